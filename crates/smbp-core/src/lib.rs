@@ -1,1 +1,7 @@
-//! x
+//! The pure domain of the SMBP operator: semantic validation of a BigPeer, the release catalogue
+//! and its upgrade paths, and the Pod Security Standard checks. No I/O: everything here is called
+//! by the reconciler, the admission webhook and the kubectl plugin, and tested without a cluster.
+
+pub mod catalogue;
+pub mod pss;
+pub mod validation;
