@@ -12,7 +12,7 @@ pub struct ImageOverride {
     /// air-gapped registry: `registry.internal/smbp/bigpeer`). Without tag or digest; the
     /// catalogue's digest for `spec.version` is still used unless `digest` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("!self.contains('@') && !self.split('/').last().contains(':')")
+    #[x_kube(validation = Rule::new("!self.contains('@') && !self.matches(':[^/]*$')")
         .message("spec.image.repository must not carry a tag or digest: remove ':tag' or '@sha256:...' and use spec.version or spec.image.digest"))]
     #[schemars(length(min = 1, max = 255))]
     pub repository: Option<String>,

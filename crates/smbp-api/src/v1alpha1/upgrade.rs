@@ -74,12 +74,9 @@ pub enum UpgradeStrategy {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MaintenanceWindow {
-    /// Days of the week the window opens. Unset means every day.
+    /// Days of the week the window opens, each at most once. Unset means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 7))]
-    #[x_kube(validation = Rule::new("self.all(d, self.exists_one(e, e == d))")
-        .message("spec.upgrade.maintenanceWindow.days must not repeat a day")
-        .reason(Reason::FieldValueDuplicate))]
+    #[schemars(length(max = 7), extend("x-kubernetes-list-type" = "set"))]
     pub days: Vec<Weekday>,
 
     /// Opening time, `HH:MM` in UTC.
