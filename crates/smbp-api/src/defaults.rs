@@ -145,7 +145,10 @@ fn resources(cpu_request: &str, memory_request: &str, memory_limit: &str) -> Res
             .collect::<BTreeMap<_, _>>()
     };
     ResourceRequirements {
-        requests: Some(quantities(&[("cpu", cpu_request), ("memory", memory_request)])),
+        requests: Some(quantities(&[
+            ("cpu", cpu_request),
+            ("memory", memory_request),
+        ])),
         limits: Some(quantities(&[("memory", memory_limit)])),
         ..ResourceRequirements::default()
     }

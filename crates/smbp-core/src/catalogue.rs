@@ -145,7 +145,10 @@ impl Catalogue {
         let file: CatalogueFile = serde_yaml::from_str(text)?;
         let invalid = |m: String| Err(CatalogueFileError::Invalid(m));
         if file.repository.is_empty() || file.repository.contains('@') {
-            return invalid(format!("repository {:?} must be a bare repository", file.repository));
+            return invalid(format!(
+                "repository {:?} must be a bare repository",
+                file.repository
+            ));
         }
         if file.releases.is_empty() {
             return invalid("it lists no release".into());
@@ -160,13 +163,19 @@ impl Catalogue {
         }
         for release in &file.releases {
             if !is_sha256_digest(&release.digest) {
-                return invalid(format!("{}: digest {:?} is not sha256:<64 hex>", release.version, release.digest));
+                return invalid(format!(
+                    "{}: digest {:?} is not sha256:<64 hex>",
+                    release.version, release.digest
+                ));
             }
             if release.tag.is_empty() {
                 return invalid(format!("{}: empty tag", release.version));
             }
             if release.required_stop && release.withdrawn.is_some() {
-                return invalid(format!("{}: a required stop cannot be withdrawn", release.version));
+                return invalid(format!(
+                    "{}: a required stop cannot be withdrawn",
+                    release.version
+                ));
             }
         }
         Ok(Self {
@@ -226,7 +235,11 @@ impl Catalogue {
     /// Whether `from` → `to` is allowed, and through which required stops. `from` may be a
     /// withdrawn release (a cluster may still run one); `to` and every stop must be installable.
     /// `from == to` is an empty path.
-    pub fn upgrade_path(&self, from: &Version, to: &Version) -> Result<UpgradePath, CatalogueError> {
+    pub fn upgrade_path(
+        &self,
+        from: &Version,
+        to: &Version,
+    ) -> Result<UpgradePath, CatalogueError> {
         if !self.releases.iter().any(|r| &r.version == from) {
             return Err(CatalogueError::UnknownVersion {
                 version: from.clone(),
@@ -265,7 +278,10 @@ impl Catalogue {
 
 fn is_sha256_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -282,8 +298,10 @@ mod tests {
     fn builtin_catalogue_parses_and_spans_three_minor_lines() {
         let releases = builtin().releases();
         assert!(releases.len() >= 5);
-        let minors: std::collections::BTreeSet<_> =
-            releases.iter().map(|r| (r.version.major, r.version.minor)).collect();
+        let minors: std::collections::BTreeSet<_> = releases
+            .iter()
+            .map(|r| (r.version.major, r.version.minor))
+            .collect();
         assert!(minors.len() >= 3, "{minors:?}");
         assert!(releases.iter().any(|r| r.required_stop));
     }
@@ -322,13 +340,20 @@ mod tests {
 
     #[test]
     fn downgrade_is_rejected_with_both_versions() {
-        let err = builtin().upgrade_path(&v("1.5.0"), &v("1.4.2")).unwrap_err();
-        assert_eq!(err.to_string(), "downgrade from 1.5.0 to 1.4.2 is not supported; stay on 1.5.0 or upgrade");
+        let err = builtin()
+            .upgrade_path(&v("1.5.0"), &v("1.4.2"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "downgrade from 1.5.0 to 1.4.2 is not supported; stay on 1.5.0 or upgrade"
+        );
     }
 
     #[test]
     fn withdrawn_target_is_rejected_with_its_reason() {
-        let err = builtin().upgrade_path(&v("1.3.2"), &v("1.4.0")).unwrap_err();
+        let err = builtin()
+            .upgrade_path(&v("1.3.2"), &v("1.4.0"))
+            .unwrap_err();
         assert!(matches!(err, CatalogueError::Withdrawn { .. }), "{err}");
         assert!(err.to_string().contains("SMBP-2231"));
     }
@@ -342,7 +367,10 @@ mod tests {
     fn unknown_versions_list_the_known_ones() {
         let err = builtin().installable(&v("9.9.9")).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("9.9.9 is not a known Big Peer release"), "{text}");
+        assert!(
+            text.starts_with("9.9.9 is not a known Big Peer release"),
+            "{text}"
+        );
         assert!(text.contains("1.5.1") && !text.contains("1.4.0,"), "{text}");
     }
 
@@ -351,10 +379,16 @@ mod tests {
         let catalogue = builtin();
         let release = catalogue.installable(&v("1.5.1")).unwrap();
         let image = catalogue.image(release, None, None);
-        assert_eq!(image.by_digest(), format!("registry.smbp.dev/bigpeer/big-peer@{}", release.digest));
+        assert_eq!(
+            image.by_digest(),
+            format!("registry.smbp.dev/bigpeer/big-peer@{}", release.digest)
+        );
         assert_eq!(image.by_tag(), "registry.smbp.dev/bigpeer/big-peer:1.5.1");
         let mirrored = catalogue.image(release, Some("mirror.local/bp"), None);
-        assert_eq!(mirrored.by_digest(), format!("mirror.local/bp@{}", release.digest));
+        assert_eq!(
+            mirrored.by_digest(),
+            format!("mirror.local/bp@{}", release.digest)
+        );
         let pinned = catalogue.image(release, None, Some("sha256:ab"));
         assert!(pinned.by_digest().ends_with("@sha256:ab"));
     }
@@ -372,12 +406,21 @@ mod tests {
     fn catalogue_files_breaking_invariants_are_rejected() {
         let digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
         let cases = [
-            format!("repository: r\nreleases:\n- {{version: 1.1.0, tag: a, digest: '{digest}'}}\n- {{version: 1.0.0, tag: b, digest: '{digest}'}}\n"),
-            "repository: r\nreleases:\n- {version: 1.0.0, tag: a, digest: 'sha256:xyz'}\n".to_string(),
-            format!("repository: r@sha256:1\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}'}}\n"),
-            format!("repository: r\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}', requiredStop: true, withdrawn: x}}\n"),
+            format!(
+                "repository: r\nreleases:\n- {{version: 1.1.0, tag: a, digest: '{digest}'}}\n- {{version: 1.0.0, tag: b, digest: '{digest}'}}\n"
+            ),
+            "repository: r\nreleases:\n- {version: 1.0.0, tag: a, digest: 'sha256:xyz'}\n"
+                .to_string(),
+            format!(
+                "repository: r@sha256:1\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}'}}\n"
+            ),
+            format!(
+                "repository: r\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}', requiredStop: true, withdrawn: x}}\n"
+            ),
             "repository: r\nreleases: []\n".to_string(),
-            format!("repository: r\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}', typo: 1}}\n"),
+            format!(
+                "repository: r\nreleases:\n- {{version: 1.0.0, tag: a, digest: '{digest}', typo: 1}}\n"
+            ),
         ];
         for case in cases {
             assert!(Catalogue::from_yaml(&case).is_err(), "accepted: {case}");

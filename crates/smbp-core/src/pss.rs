@@ -15,7 +15,10 @@ pub struct Violation {
 }
 
 /// Every restricted-PSS control (and OpenShift SCC rule) that `pod` and `container` break.
-pub fn restricted_violations(pod: &PodSecurityContext, container: &SecurityContext) -> Vec<Violation> {
+pub fn restricted_violations(
+    pod: &PodSecurityContext,
+    container: &SecurityContext,
+) -> Vec<Violation> {
     let mut found = Vec::new();
     let mut check = |broken: bool, field: &'static str, message: &'static str| {
         if broken {
@@ -70,9 +73,15 @@ pub fn restricted_violations(pod: &PodSecurityContext, container: &SecurityConte
         "podSecurityContext.seccompProfile",
         "the restricted Pod Security Standard requires seccompProfile.type RuntimeDefault or Localhost",
     );
-    let fixed_ids = [pod.run_as_user, pod.run_as_group, pod.fs_group, container.run_as_user, container.run_as_group]
-        .iter()
-        .any(|id| id.is_some_and(|id| id != 0));
+    let fixed_ids = [
+        pod.run_as_user,
+        pod.run_as_group,
+        pod.fs_group,
+        container.run_as_user,
+        container.run_as_group,
+    ]
+    .iter()
+    .any(|id| id.is_some_and(|id| id != 0));
     check(
         fixed_ids,
         "podSecurityContext.runAsUser",
@@ -89,17 +98,21 @@ mod tests {
 
     #[test]
     fn defaults_meet_the_restricted_standard_without_fixed_ids() {
-        assert_eq!(restricted_violations(&pod_security_context(), &container_security_context()), vec![]);
+        assert_eq!(
+            restricted_violations(&pod_security_context(), &container_security_context()),
+            vec![]
+        );
         let pod = pod_security_context();
         assert!(pod.run_as_user.is_none() && pod.run_as_group.is_none() && pod.fs_group.is_none());
     }
 
     #[test]
     fn empty_contexts_break_the_controls_that_need_explicit_settings() {
-        let fields: Vec<_> = restricted_violations(&PodSecurityContext::default(), &SecurityContext::default())
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
+        let fields: Vec<_> =
+            restricted_violations(&PodSecurityContext::default(), &SecurityContext::default())
+                .into_iter()
+                .map(|v| v.field)
+                .collect();
         assert_eq!(
             fields,
             [
@@ -115,18 +128,36 @@ mod tests {
     fn each_relaxation_is_named() {
         let pod = pod_security_context();
         let cases: Vec<(SecurityContext, &str)> = vec![
-            (SecurityContext { privileged: Some(true), ..container_security_context() }, "containerSecurityContext.privileged"),
             (
                 SecurityContext {
-                    capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: Some(vec!["NET_ADMIN".into()]) }),
+                    privileged: Some(true),
+                    ..container_security_context()
+                },
+                "containerSecurityContext.privileged",
+            ),
+            (
+                SecurityContext {
+                    capabilities: Some(Capabilities {
+                        drop: Some(vec!["ALL".into()]),
+                        add: Some(vec!["NET_ADMIN".into()]),
+                    }),
                     ..container_security_context()
                 },
                 "containerSecurityContext.capabilities.add",
             ),
-            (SecurityContext { run_as_user: Some(0), ..container_security_context() }, "podSecurityContext.runAsUser"),
             (
                 SecurityContext {
-                    seccomp_profile: Some(SeccompProfile { type_: "Unconfined".into(), localhost_profile: None }),
+                    run_as_user: Some(0),
+                    ..container_security_context()
+                },
+                "podSecurityContext.runAsUser",
+            ),
+            (
+                SecurityContext {
+                    seccomp_profile: Some(SeccompProfile {
+                        type_: "Unconfined".into(),
+                        localhost_profile: None,
+                    }),
                     ..container_security_context()
                 },
                 "podSecurityContext.seccompProfile",
@@ -141,7 +172,10 @@ mod tests {
 
     #[test]
     fn fixed_uids_are_reported_for_openshift() {
-        let pod = PodSecurityContext { run_as_user: Some(1000), ..pod_security_context() };
+        let pod = PodSecurityContext {
+            run_as_user: Some(1000),
+            ..pod_security_context()
+        };
         let found = restricted_violations(&pod, &container_security_context());
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("restricted-v2"));

@@ -51,12 +51,16 @@ pub struct Report {
 impl Report {
     /// The problems that block reconciling.
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
-        self.problems.iter().filter(|p| p.severity == Severity::Error)
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
     }
 
     /// The problems that are only reported.
     pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
-        self.problems.iter().filter(|p| p.severity == Severity::Warning)
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Warning)
     }
 
     /// Whether nothing blocks reconciling.
@@ -106,7 +110,13 @@ fn check_version(report: &mut Report, version: &str, running: Option<&Version>) 
     let target = match Version::parse(version) {
         Ok(v) => v,
         Err(e) => {
-            report.error("spec.version", format!("{version:?} is not a semantic version ({e}); use a release such as {}", catalogue::builtin().latest().version));
+            report.error(
+                "spec.version",
+                format!(
+                    "{version:?} is not a semantic version ({e}); use a release such as {}",
+                    catalogue::builtin().latest().version
+                ),
+            );
             return;
         }
     };
@@ -133,10 +143,17 @@ fn check_store(report: &mut Report, spec: &BigPeerSpec) {
     if store.replicas > 1 && store.replicas % 2 == 0 {
         report.warning(
             "spec.store.replicas",
-            format!("{} replicas tolerate no more failures than {}; use an odd count", store.replicas, store.replicas - 1),
+            format!(
+                "{} replicas tolerate no more failures than {}; use an odd count",
+                store.replicas,
+                store.replicas - 1
+            ),
         );
     }
-    let max_unavailable = spec.upgrade.as_ref().map_or(defaults::max_unavailable(), |u| u.max_unavailable);
+    let max_unavailable = spec
+        .upgrade
+        .as_ref()
+        .map_or(defaults::max_unavailable(), |u| u.max_unavailable);
     let quorum_loss_at = store.replicas / 2 + 1;
     if store.replicas > 1 && max_unavailable >= quorum_loss_at {
         report.warning(
@@ -145,15 +162,28 @@ fn check_store(report: &mut Report, spec: &BigPeerSpec) {
         );
     }
     check_scheduling(report, store.scheduling.as_ref(), "spec.store.scheduling");
-    check_pod_overrides(report, store.pod_overrides.as_ref(), "spec.store.podOverrides", STORE_CONTAINER);
+    check_pod_overrides(
+        report,
+        store.pod_overrides.as_ref(),
+        "spec.store.podOverrides",
+        STORE_CONTAINER,
+    );
 }
 
 fn check_sync(report: &mut Report, sync: &SyncSpec) {
     check_scheduling(report, sync.scheduling.as_ref(), "spec.sync.scheduling");
-    check_pod_overrides(report, sync.pod_overrides.as_ref(), "spec.sync.podOverrides", SYNC_CONTAINER);
+    check_pod_overrides(
+        report,
+        sync.pod_overrides.as_ref(),
+        "spec.sync.podOverrides",
+        SYNC_CONTAINER,
+    );
     if sync.autoscaling.is_some()
         && let Some(resources) = &sync.resources
-        && !resources.requests.as_ref().is_some_and(|r| r.contains_key("cpu"))
+        && !resources
+            .requests
+            .as_ref()
+            .is_some_and(|r| r.contains_key("cpu"))
     {
         report.error(
             "spec.sync.resources.requests.cpu",
@@ -164,7 +194,11 @@ fn check_sync(report: &mut Report, sync: &SyncSpec) {
 
 fn check_scheduling(report: &mut Report, scheduling: Option<&Scheduling>, path: &str) {
     let Some(scheduling) = scheduling else { return };
-    check_labels(report, &scheduling.node_selector, &format!("{path}.nodeSelector"));
+    check_labels(
+        report,
+        &scheduling.node_selector,
+        &format!("{path}.nodeSelector"),
+    );
     if let Some(affinity) = &scheduling.affinity {
         check_embedded(report, affinity, &format!("{path}.affinity"), "Affinity");
     }
@@ -189,7 +223,11 @@ fn check_pod_overrides(
             );
         }
     }
-    for (field, set) in [("hostNetwork", pod.host_network), ("hostPID", pod.host_pid), ("hostIPC", pod.host_ipc)] {
+    for (field, set) in [
+        ("hostNetwork", pod.host_network),
+        ("hostPID", pod.host_pid),
+        ("hostIPC", pod.host_ipc),
+    ] {
         if set == Some(true) {
             report.warning(
                 format!("{path}.spec.{field}"),
@@ -200,14 +238,26 @@ fn check_pod_overrides(
 }
 
 /// Parses an embedded object, reporting the exact field that does not fit.
-fn check_embedded<T: DeserializeOwned>(report: &mut Report, embedded: &Embedded<T>, path: &str, kind: &str) -> Option<T> {
+fn check_embedded<T: DeserializeOwned>(
+    report: &mut Report,
+    embedded: &Embedded<T>,
+    path: &str,
+    kind: &str,
+) -> Option<T> {
     let value = serde_json::Value::Object(embedded.raw().clone());
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(parsed) => Some(parsed),
         Err(e) => {
             let inner = e.path().to_string();
-            let field = if inner == "." { path.to_string() } else { format!("{path}.{inner}") };
-            report.error(field, format!("does not fit a Kubernetes {kind}: {}", e.inner()));
+            let field = if inner == "." {
+                path.to_string()
+            } else {
+                format!("{path}.{inner}")
+            };
+            report.error(
+                field,
+                format!("does not fit a Kubernetes {kind}: {}", e.inner()),
+            );
             None
         }
     }
@@ -223,7 +273,11 @@ fn check_transaction_log(report: &mut Report, spec: &BigPeerSpec) {
             format!("{} topic replica(s) can lose acknowledged writes when a broker fails; use 3 in production", strimzi.topic.replicas),
         );
     }
-    if let Some(ExternalLog { sasl: Some(sasl), tls: None, .. }) = &log.external
+    if let Some(ExternalLog {
+        sasl: Some(sasl),
+        tls: None,
+        ..
+    }) = &log.external
         && sasl.mechanism == SaslMechanism::Plain
     {
         report.warning(
@@ -235,14 +289,25 @@ fn check_transaction_log(report: &mut Report, spec: &BigPeerSpec) {
 
 fn check_network(report: &mut Report, network: &NetworkSpec, spec: &BigPeerSpec) {
     if let Some(service) = &network.service {
-        check_annotations(report, &service.annotations, "spec.network.service.annotations");
+        check_annotations(
+            report,
+            &service.annotations,
+            "spec.network.service.annotations",
+        );
     }
     if let Some(ingress) = &network.ingress {
-        check_annotations(report, &ingress.annotations, "spec.network.ingress.annotations");
+        check_annotations(
+            report,
+            &ingress.annotations,
+            "spec.network.ingress.annotations",
+        );
         let mut seen = BTreeSet::new();
         for (i, host) in ingress.hosts.iter().enumerate() {
             if !seen.insert(host) {
-                report.error(format!("spec.network.ingress.hosts[{i}]"), format!("{host:?} is listed twice; remove the repeat"));
+                report.error(
+                    format!("spec.network.ingress.hosts[{i}]"),
+                    format!("{host:?} is listed twice; remove the repeat"),
+                );
             }
         }
         let dns_names = spec
@@ -266,31 +331,57 @@ fn check_network(report: &mut Report, network: &NetworkSpec, spec: &BigPeerSpec)
 }
 
 fn check_monitoring_labels(report: &mut Report, spec: &BigPeerSpec) {
-    let Some(monitoring) = &spec.monitoring else { return };
+    let Some(monitoring) = &spec.monitoring else {
+        return;
+    };
     if let Some(sm) = &monitoring.service_monitor {
         check_labels(report, &sm.labels, "spec.monitoring.serviceMonitor.labels");
     }
     if let Some(rule) = &monitoring.prometheus_rule {
-        check_labels(report, &rule.labels, "spec.monitoring.prometheusRule.labels");
+        check_labels(
+            report,
+            &rule.labels,
+            "spec.monitoring.prometheusRule.labels",
+        );
     }
     if let Some(dashboards) = &monitoring.grafana_dashboards {
-        check_labels(report, &dashboards.labels, "spec.monitoring.grafanaDashboards.labels");
+        check_labels(
+            report,
+            &dashboards.labels,
+            "spec.monitoring.grafanaDashboards.labels",
+        );
     }
 }
 
 fn check_security(report: &mut Report, spec: &BigPeerSpec) {
     let security = &spec.security;
-    check_annotations(report, &security.service_account.annotations, "spec.security.serviceAccount.annotations");
+    check_annotations(
+        report,
+        &security.service_account.annotations,
+        "spec.security.serviceAccount.annotations",
+    );
+    if !security.service_account.create && security.service_account.name.is_none() {
+        report.error(
+            "spec.security.serviceAccount.name",
+            "is required when create is false: name the existing service account to use",
+        );
+    }
     if security.pod_security_context.is_none() && security.container_security_context.is_none() {
         return;
     }
-    let pod = security.pod_security_context.clone().unwrap_or_else(defaults::pod_security_context);
+    let pod = security
+        .pod_security_context
+        .clone()
+        .unwrap_or_else(defaults::pod_security_context);
     let container = security
         .container_security_context
         .clone()
         .unwrap_or_else(defaults::container_security_context);
     for violation in pss::restricted_violations(&pod, &container) {
-        report.warning(format!("spec.security.{}", violation.field), violation.message);
+        report.warning(
+            format!("spec.security.{}", violation.field),
+            violation.message,
+        );
     }
 }
 
@@ -335,10 +426,14 @@ fn qualified_name(key: &str) -> Result<(), String> {
     if let Some(prefix) = prefix
         && !is_dns_subdomain(prefix)
     {
-        return Err(format!("{key:?} has prefix {prefix:?}, which must be a lower-case DNS subdomain such as example.com"));
+        return Err(format!(
+            "{key:?} has prefix {prefix:?}, which must be a lower-case DNS subdomain such as example.com"
+        ));
     }
     if !is_name_segment(name) {
-        return Err(format!("{key:?} must end in a name of at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"));
+        return Err(format!(
+            "{key:?} must end in a name of at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"
+        ));
     }
     Ok(())
 }
@@ -349,7 +444,9 @@ fn is_name_segment(s: &str) -> bool {
         && s.len() <= 63
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 fn is_dns_subdomain(s: &str) -> bool {
@@ -360,7 +457,9 @@ fn is_dns_subdomain(s: &str) -> bool {
                 && label.len() <= 63
                 && bytes[0].is_ascii_alphanumeric()
                 && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         })
 }
 

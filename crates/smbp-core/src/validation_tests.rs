@@ -4,7 +4,8 @@ use super::*;
 use smbp_api::v1alpha1::{BigPeerSpec, KafkaClusterRef, StrimziLog, TransactionLogSpec};
 
 fn minimal() -> BigPeerSpec {
-    serde_yaml::from_str("version: 1.6.1\ntransactionLog: {strimzi: {clusterRef: {name: kafka}}}").unwrap()
+    serde_yaml::from_str("version: 1.6.1\ntransactionLog: {strimzi: {clusterRef: {name: kafka}}}")
+        .unwrap()
 }
 
 fn with(yaml: &str) -> BigPeerSpec {
@@ -54,9 +55,16 @@ fn minimal_spec_is_fully_defaulted() {
 fn unknown_and_withdrawn_versions_are_errors() {
     let report = validate(&with("version: 9.0.0"), None);
     assert_eq!(fields(&report, Severity::Error), ["spec.version"]);
-    assert!(report.problems[0].message.contains("not a known Big Peer release"));
+    assert!(
+        report.problems[0]
+            .message
+            .contains("not a known Big Peer release")
+    );
     let report = validate(&with("version: 1.4.0"), None);
-    assert!(report.problems[0].message.contains("withdrawn"), "{report:?}");
+    assert!(
+        report.problems[0].message.contains("withdrawn"),
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -71,12 +79,19 @@ fn upgrades_are_checked_against_the_running_version() {
     let running = Version::new(1, 5, 0);
     let report = validate(&with("version: 1.4.2"), Some(&running));
     assert_eq!(fields(&report, Severity::Error), ["spec.version"]);
-    assert!(report.problems[0].message.contains("downgrade from 1.5.0 to 1.4.2"));
+    assert!(
+        report.problems[0]
+            .message
+            .contains("downgrade from 1.5.0 to 1.4.2")
+    );
 
     let running = Version::new(1, 3, 1);
     let report = validate(&with("version: 1.5.1"), Some(&running));
     assert!(report.is_valid());
-    assert_eq!(report.problems[0].message, "upgrade 1.3.1 → 1.4.2 → 1.5.1 passes through required stops; each is rolled out and migrated in turn");
+    assert_eq!(
+        report.problems[0].message,
+        "upgrade 1.3.1 → 1.4.2 → 1.5.1 passes through required stops; each is rolled out and migrated in turn"
+    );
 }
 
 #[test]
@@ -103,39 +118,65 @@ security: {serviceAccount: {annotations: {"UPPER.example.com/x": y}}}
 
 #[test]
 fn pod_overrides_that_do_not_fit_name_the_exact_field() {
-    let spec = with("store: {podOverrides: {spec: {containers: [{name: store, ports: [{containerPort: http}]}]}}}");
+    let spec = with(
+        "store: {podOverrides: {spec: {containers: [{name: store, ports: [{containerPort: http}]}]}}}",
+    );
     let report = validate(&spec, None);
-    assert_eq!(fields(&report, Severity::Error), ["spec.store.podOverrides.spec.containers[0].ports[0].containerPort"]);
-    assert!(report.problems[0].message.contains("does not fit a Kubernetes PodTemplateSpec"));
+    assert_eq!(
+        fields(&report, Severity::Error),
+        ["spec.store.podOverrides.spec.containers[0].ports[0].containerPort"]
+    );
+    assert!(
+        report.problems[0]
+            .message
+            .contains("does not fit a Kubernetes PodTemplateSpec")
+    );
 }
 
 #[test]
 fn a_sidecar_in_pod_overrides_needs_an_image() {
-    let spec = with("sync: {podOverrides: {spec: {containers: [{name: sync, env: [{name: A, value: b}]}, {name: proxy}]}}}");
+    let spec = with(
+        "sync: {podOverrides: {spec: {containers: [{name: sync, env: [{name: A, value: b}]}, {name: proxy}]}}}",
+    );
     let report = validate(&spec, None);
-    assert_eq!(fields(&report, Severity::Error), ["spec.sync.podOverrides.spec.containers[1].image"]);
+    assert_eq!(
+        fields(&report, Severity::Error),
+        ["spec.sync.podOverrides.spec.containers[1].image"]
+    );
 }
 
 #[test]
 fn host_namespaces_in_overrides_are_warned_about() {
     let spec = with("store: {podOverrides: {spec: {containers: [], hostNetwork: true}}}");
-    assert_eq!(fields(&validate(&spec, None), Severity::Warning), ["spec.store.podOverrides.spec.hostNetwork"]);
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Warning),
+        ["spec.store.podOverrides.spec.hostNetwork"]
+    );
 }
 
 #[test]
 fn affinity_that_does_not_fit_is_an_error() {
-    let spec = with("sync: {scheduling: {affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}}}}");
+    let spec = with(
+        "sync: {scheduling: {affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}}}}",
+    );
     let report = validate(&spec, None);
     assert_eq!(
         fields(&report, Severity::Error),
-        ["spec.sync.scheduling.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"]
+        [
+            "spec.sync.scheduling.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ]
     );
 }
 
 #[test]
 fn autoscaling_needs_a_cpu_request() {
-    let spec = with("sync: {autoscaling: {minReplicas: 2, maxReplicas: 4}, resources: {requests: {memory: 1Gi}}}");
-    assert_eq!(fields(&validate(&spec, None), Severity::Error), ["spec.sync.resources.requests.cpu"]);
+    let spec = with(
+        "sync: {autoscaling: {minReplicas: 2, maxReplicas: 4}, resources: {requests: {memory: 1Gi}}}",
+    );
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Error),
+        ["spec.sync.resources.requests.cpu"]
+    );
 }
 
 #[test]
@@ -148,7 +189,11 @@ network: {ingress: {hosts: [a.example.com, a.example.com, b.example.org, deep.a.
     );
     assert_eq!(
         fields(&validate(&spec, None), Severity::Error),
-        ["spec.network.ingress.hosts[1]", "spec.network.ingress.hosts[2]", "spec.network.ingress.hosts[3]"]
+        [
+            "spec.network.ingress.hosts[1]",
+            "spec.network.ingress.hosts[2]",
+            "spec.network.ingress.hosts[3]"
+        ]
     );
 }
 
@@ -157,24 +202,35 @@ fn quorum_risks_are_warnings() {
     let spec = with("store: {replicas: 3}\nupgrade: {maxUnavailable: 2}");
     let report = validate(&spec, None);
     assert!(report.is_valid());
-    assert_eq!(fields(&report, Severity::Warning), ["spec.upgrade.maxUnavailable"]);
+    assert_eq!(
+        fields(&report, Severity::Warning),
+        ["spec.upgrade.maxUnavailable"]
+    );
 }
 
 #[test]
 fn weak_transaction_logs_are_warnings() {
     let spec = with("transactionLog: {strimzi: {clusterRef: {name: k}, topic: {replicas: 1}}}");
-    assert_eq!(fields(&validate(&spec, None), Severity::Warning), ["spec.transactionLog.strimzi.topic.replicas"]);
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Warning),
+        ["spec.transactionLog.strimzi.topic.replicas"]
+    );
     let mut spec = minimal();
     spec.transaction_log = serde_yaml::from_str(
         "external: {bootstrapServers: ['k:9092'], topic: t, sasl: {mechanism: PLAIN, secretRef: {name: s}}}",
     )
     .unwrap();
-    assert_eq!(fields(&validate(&spec, None), Severity::Warning), ["spec.transactionLog.external.sasl.mechanism"]);
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Warning),
+        ["spec.transactionLog.external.sasl.mechanism"]
+    );
 }
 
 #[test]
 fn relaxed_security_contexts_are_warned_about_by_field() {
-    let spec = with("security: {containerSecurityContext: {privileged: true, allowPrivilegeEscalation: true}}");
+    let spec = with(
+        "security: {containerSecurityContext: {privileged: true, allowPrivilegeEscalation: true}}",
+    );
     let report = validate(&spec, None);
     assert!(report.is_valid());
     assert_eq!(
@@ -192,7 +248,15 @@ fn label_and_annotation_keys_follow_kubernetes_syntax() {
     for good in ["a", "app.kubernetes.io/name", "example.com/x_y.z", "A-b"] {
         assert!(qualified_name(good).is_ok(), "{good}");
     }
-    for bad in ["", "-a", "a-", "Example.com/x", "a/b/c", &"x".repeat(64), "sp ace"] {
+    for bad in [
+        "",
+        "-a",
+        "a-",
+        "Example.com/x",
+        "a/b/c",
+        &"x".repeat(64),
+        "sp ace",
+    ] {
         assert!(qualified_name(bad).is_err(), "{bad}");
     }
 }
@@ -210,7 +274,10 @@ fn node_selectors_are_checked_as_labels() {
     let mut spec = minimal();
     spec.transaction_log = TransactionLogSpec {
         strimzi: Some(StrimziLog {
-            cluster_ref: KafkaClusterRef { name: "k".into(), namespace: None },
+            cluster_ref: KafkaClusterRef {
+                name: "k".into(),
+                namespace: None,
+            },
             ..StrimziLog::default()
         }),
         external: None,
@@ -219,5 +286,18 @@ fn node_selectors_are_checked_as_labels() {
         node_selector: BTreeMap::from([("zone".into(), "bad value".into())]),
         ..Scheduling::default()
     });
-    assert_eq!(fields(&validate(&spec, None), Severity::Error), ["spec.store.scheduling.nodeSelector[\"zone\"]"]);
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Error),
+        ["spec.store.scheduling.nodeSelector[\"zone\"]"]
+    );
+}
+
+#[test]
+fn an_existing_service_account_must_be_named() {
+    let mut spec = minimal();
+    spec.security.service_account.create = false;
+    assert_eq!(
+        fields(&validate(&spec, None), Severity::Error),
+        ["spec.security.serviceAccount.name"]
+    );
 }

@@ -24,7 +24,10 @@ fn with(patch: Value) -> Value {
 /// containing `expected`, after the OpenAPI constraints admitted it.
 fn assert_cel_refuses(object: &Value, old: Option<&Value>, expected: &str) {
     let schema_violations = support::openapi::violations(&support::SCHEMA, object);
-    assert!(schema_violations.is_empty(), "expected a CEL refusal, got schema violations {schema_violations:?}");
+    assert!(
+        schema_violations.is_empty(),
+        "expected a CEL refusal, got schema violations {schema_violations:?}"
+    );
     let refused = cel_refusals(object, old);
     assert!(
         refused.iter().any(|m| m.contains(expected)),
@@ -39,19 +42,28 @@ fn every_sample_is_admitted() {
     for (file, object) in samples {
         assert_eq!(refusals(&object, None), Vec::<String>::new(), "{file}");
         // Re-applying a sample unchanged passes every transition rule too.
-        assert_eq!(refusals(&object, Some(&object)), Vec::<String>::new(), "{file} (update)");
+        assert_eq!(
+            refusals(&object, Some(&object)),
+            Vec::<String>::new(),
+            "{file} (update)"
+        );
     }
 }
 
 #[test]
 fn every_cel_rule_compiles_and_fits_the_cost_budget() {
     fn rules(schema: &Value, found: &mut Vec<String>) {
-        if let Some(list) = schema.get("x-kubernetes-validations").and_then(Value::as_array) {
+        if let Some(list) = schema
+            .get("x-kubernetes-validations")
+            .and_then(Value::as_array)
+        {
             found.extend(list.iter().map(|r| r["rule"].as_str().unwrap().to_string()));
         }
         for key in ["properties", "items", "additionalProperties"] {
             match schema.get(key) {
-                Some(Value::Object(map)) if key == "properties" => map.values().for_each(|s| rules(s, found)),
+                Some(Value::Object(map)) if key == "properties" => {
+                    map.values().for_each(|s| rules(s, found))
+                }
                 Some(sub @ Value::Object(_)) => rules(sub, found),
                 _ => {}
             }
@@ -61,11 +73,17 @@ fn every_cel_rule_compiles_and_fits_the_cost_budget() {
     rules(&support::SCHEMA, &mut all);
     assert!(all.len() >= 35, "only {} rules", all.len());
     let compiled = kube_cel::compile_schema(&support::SCHEMA);
-    assert!(!compiled.has_errors(), "{:?}", compiled.compilation_errors());
+    assert!(
+        !compiled.has_errors(),
+        "{:?}",
+        compiled.compilation_errors()
+    );
     for rule in &all {
         let warnings = kube_cel::estimate_rule_cost(rule, &compiled);
-        let over_budget: Vec<_> =
-            warnings.iter().filter(|w| w.kind == kube_cel::WarningKind::CostExceeded).collect();
+        let over_budget: Vec<_> = warnings
+            .iter()
+            .filter(|w| w.kind == kube_cel::WarningKind::CostExceeded)
+            .collect();
         assert!(over_budget.is_empty(), "{rule}: {over_budget:?}");
     }
 }
@@ -82,40 +100,166 @@ fn bad_inputs_are_refused_with_a_message_naming_field_and_fix() {
     let external = json!({"bootstrapServers": ["k:9092"], "topic": "t"});
     let cases: Vec<(Value, &str)> = vec![
         (long_name, "metadata.name must be at most 40 characters"),
-        (with(json!({"version": "1.6"})), "spec.version must be a semantic version"),
-        (with(json!({"transactionLog": {"strimzi": strimzi, "external": external}})), "spec.transactionLog must set exactly one of strimzi or external"),
-        (with(json!({"transactionLog": {"strimzi": null}})), "spec.transactionLog must set exactly one of strimzi or external"),
-        (with(json!({"tls": {}})), "spec.tls must set exactly one of certManager or secretRef"),
-        (with(json!({"tls": {"secretRef": {"name": "s"}, "certManager": {"issuerRef": {"name": "i"}}}})), "spec.tls must set exactly one of certManager or secretRef"),
-        (with(json!({"sync": {"replicas": 2, "autoscaling": {"minReplicas": 1, "maxReplicas": 3}}})), "spec.sync.replicas and spec.sync.autoscaling are mutually exclusive"),
-        (with(json!({"sync": {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}}})), "minReplicas must not exceed maxReplicas"),
-        (with(json!({"store": {"storage": {"size": "0"}}})), "spec.store.storage.size must be larger than zero"),
-        (with(json!({"store": {"storage": {"size": "ten gigs"}}})), "must be a Kubernetes quantity"),
-        (with(json!({"network": {"service": {"loadBalancerClass": "x"}}})), "loadBalancerClass applies only to type LoadBalancer"),
-        (with(json!({"network": {"service": {"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}}})), "loadBalancerSourceRanges applies only to type LoadBalancer"),
-        (with(json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0"]}}})), "loadBalancerSourceRanges entries must be CIDRs"),
-        (with(json!({"network": {"service": {"externalTrafficPolicy": "Local"}}})), "externalTrafficPolicy applies only to types NodePort and LoadBalancer"),
-        (with(json!({"network": {"service": {"nodePort": 30080}}})), "nodePort applies only to types NodePort and LoadBalancer"),
-        (with(json!({"network": {"ingress": {"hosts": ["Sync.Example.com"]}}})), "spec.network.ingress.hosts entries must be lower-case DNS names"),
-        (with(json!({"network": {"ingress": {"hosts": ["a.b"], "tls": {"secretName": "s", "useBigPeerCertificate": true}}}, "tls": {"secretRef": {"name": "s"}}})), "must set exactly one of secretName or useBigPeerCertificate"),
-        (with(json!({"network": {"ingress": {"hosts": ["a.b"], "tls": {"useBigPeerCertificate": true}}}})), "useBigPeerCertificate needs spec.tls to be set"),
-        (with(json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "hostnames": ["under_score.example"]}}})), "spec.network.gateway.hostnames entries must be lower-case DNS names"),
-        (with(json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "duration": "24h", "renewBefore": "48h"}}})), "renewBefore must be shorter than duration"),
-        (with(json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "duration": "30m"}}})), "spec.tls.certManager.duration must be at least 1h"),
-        (with(json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "renewBefore": "1m"}}})), "spec.tls.certManager.renewBefore must be at least 5m"),
-        (with(json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "dnsNames": ["bad name"]}}})), "spec.tls.certManager.dnsNames entries must be lower-case DNS names"),
-        (with(json!({"transactionLog": {"strimzi": null, "external": {"bootstrapServers": ["kafka"], "topic": "t"}}})), "bootstrapServers entries must be host:port"),
-        (with(json!({"transactionLog": {"strimzi": {"topic": {"retention": "30m"}}}})), "topic.retention must be at least 1h"),
-        (with(json!({"monitoring": {"serviceMonitor": {"interval": "30s", "scrapeTimeout": "1m"}}})), "scrapeTimeout must not exceed interval"),
-        (with(json!({"monitoring": {"serviceMonitor": {"interval": "1s"}}})), "serviceMonitor.interval must be at least 5s"),
-        (with(json!({"security": {"serviceAccount": {"create": false}}})), "serviceAccount.name is required when create is false"),
-        (with(json!({"upgrade": {"maxUnavailable": 3}})), "spec.upgrade.maxUnavailable must be lower than spec.store.replicas"),
-        (with(json!({"upgrade": {"migrationTimeout": "48h"}})), "spec.upgrade.migrationTimeout must be between 1m and 24h"),
-        (with(json!({"upgrade": {"podReadyTimeout": "10s"}})), "spec.upgrade.podReadyTimeout must be between 30s and 6h"),
-        (with(json!({"upgrade": {"maintenanceWindow": {"start": "01:00", "duration": "10m"}}})), "maintenanceWindow.duration must be between 30m and 168h"),
-        (with(json!({"workload": {"httpPort": 9090}})), "spec.workload ports must differ"),
-        (with(json!({"image": {"repository": "mirror.local/bigpeer:1.5.1"}})), "spec.image.repository must not carry a tag or digest"),
-        (with(json!({"image": {"repository": "mirror.local/bigpeer@sha256:abc"}})), "spec.image.repository must not carry a tag or digest"),
+        (
+            with(json!({"version": "1.6"})),
+            "spec.version must be a semantic version",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": strimzi, "external": external}})),
+            "spec.transactionLog must set exactly one of strimzi or external",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": null}})),
+            "spec.transactionLog must set exactly one of strimzi or external",
+        ),
+        (
+            with(json!({"tls": {}})),
+            "spec.tls must set exactly one of certManager or secretRef",
+        ),
+        (
+            with(
+                json!({"tls": {"secretRef": {"name": "s"}, "certManager": {"issuerRef": {"name": "i"}}}}),
+            ),
+            "spec.tls must set exactly one of certManager or secretRef",
+        ),
+        (
+            with(
+                json!({"sync": {"replicas": 2, "autoscaling": {"minReplicas": 1, "maxReplicas": 3}}}),
+            ),
+            "spec.sync.replicas and spec.sync.autoscaling are mutually exclusive",
+        ),
+        (
+            with(json!({"sync": {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}}})),
+            "minReplicas must not exceed maxReplicas",
+        ),
+        (
+            with(json!({"store": {"storage": {"size": "0"}}})),
+            "spec.store.storage.size must be larger than zero",
+        ),
+        (
+            with(json!({"store": {"storage": {"size": "ten gigs"}}})),
+            "must be a Kubernetes quantity",
+        ),
+        (
+            with(json!({"network": {"service": {"loadBalancerClass": "x"}}})),
+            "loadBalancerClass applies only to type LoadBalancer",
+        ),
+        (
+            with(
+                json!({"network": {"service": {"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}}}),
+            ),
+            "loadBalancerSourceRanges applies only to type LoadBalancer",
+        ),
+        (
+            with(
+                json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0"]}}}),
+            ),
+            "loadBalancerSourceRanges entries must be CIDRs",
+        ),
+        (
+            with(json!({"network": {"service": {"externalTrafficPolicy": "Local"}}})),
+            "externalTrafficPolicy applies only to types NodePort and LoadBalancer",
+        ),
+        (
+            with(json!({"network": {"service": {"nodePort": 30080}}})),
+            "nodePort applies only to types NodePort and LoadBalancer",
+        ),
+        (
+            with(json!({"network": {"ingress": {"hosts": ["Sync.Example.com"]}}})),
+            "spec.network.ingress.hosts entries must be lower-case DNS names",
+        ),
+        (
+            with(
+                json!({"network": {"ingress": {"hosts": ["a.b"], "tls": {"secretName": "s", "useBigPeerCertificate": true}}}, "tls": {"secretRef": {"name": "s"}}}),
+            ),
+            "must set exactly one of secretName or useBigPeerCertificate",
+        ),
+        (
+            with(
+                json!({"network": {"ingress": {"hosts": ["a.b"], "tls": {"useBigPeerCertificate": true}}}}),
+            ),
+            "useBigPeerCertificate needs spec.tls to be set",
+        ),
+        (
+            with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "hostnames": ["under_score.example"]}}}),
+            ),
+            "spec.network.gateway.hostnames entries must be lower-case DNS names",
+        ),
+        (
+            with(
+                json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "duration": "24h", "renewBefore": "48h"}}}),
+            ),
+            "renewBefore must be shorter than duration",
+        ),
+        (
+            with(json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "duration": "30m"}}})),
+            "spec.tls.certManager.duration must be at least 1h",
+        ),
+        (
+            with(
+                json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "renewBefore": "1m"}}}),
+            ),
+            "spec.tls.certManager.renewBefore must be at least 5m",
+        ),
+        (
+            with(
+                json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "dnsNames": ["bad name"]}}}),
+            ),
+            "spec.tls.certManager.dnsNames entries must be lower-case DNS names",
+        ),
+        (
+            with(
+                json!({"transactionLog": {"strimzi": null, "external": {"bootstrapServers": ["kafka"], "topic": "t"}}}),
+            ),
+            "bootstrapServers entries must be host:port",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": {"topic": {"retention": "30m"}}}})),
+            "topic.retention must be at least 1h",
+        ),
+        (
+            with(
+                json!({"monitoring": {"serviceMonitor": {"interval": "30s", "scrapeTimeout": "1m"}}}),
+            ),
+            "scrapeTimeout must not exceed interval",
+        ),
+        (
+            with(json!({"monitoring": {"serviceMonitor": {"interval": "1s"}}})),
+            "serviceMonitor.interval must be at least 5s",
+        ),
+        (
+            with(json!({"security": {"serviceAccount": {"create": false}}})),
+            "serviceAccount.name is required when create is false",
+        ),
+        (
+            with(json!({"upgrade": {"maxUnavailable": 3}})),
+            "spec.upgrade.maxUnavailable must be lower than spec.store.replicas",
+        ),
+        (
+            with(json!({"upgrade": {"migrationTimeout": "48h"}})),
+            "spec.upgrade.migrationTimeout must be between 1m and 24h",
+        ),
+        (
+            with(json!({"upgrade": {"podReadyTimeout": "10s"}})),
+            "spec.upgrade.podReadyTimeout must be between 30s and 6h",
+        ),
+        (
+            with(json!({"upgrade": {"maintenanceWindow": {"start": "01:00", "duration": "10m"}}})),
+            "maintenanceWindow.duration must be between 30m and 168h",
+        ),
+        (
+            with(json!({"workload": {"httpPort": 9090}})),
+            "spec.workload ports must differ",
+        ),
+        (
+            with(json!({"image": {"repository": "mirror.local/bigpeer:1.5.1"}})),
+            "spec.image.repository must not carry a tag or digest",
+        ),
+        (
+            with(json!({"image": {"repository": "mirror.local/bigpeer@sha256:abc"}})),
+            "spec.image.repository must not carry a tag or digest",
+        ),
     ];
     assert!(cases.len() >= 25);
     for (object, expected) in &cases {
@@ -127,23 +271,64 @@ fn bad_inputs_are_refused_with_a_message_naming_field_and_fix() {
 #[test]
 fn schema_constraints_refuse_out_of_range_and_unknown_values() {
     let cases: Vec<(Value, &str)> = vec![
-        (with(json!({"store": {"replicas": 0}})), "spec.store.replicas: must be at least 1"),
-        (with(json!({"store": {"replicas": 16}})), "spec.store.replicas: must be at most 15"),
-        (with(json!({"network": {"service": {"type": "ExternalName"}}})), "spec.network.service.type: \"ExternalName\" is not one of"),
-        (with(json!({"network": {"service": {"type": "NodePort", "nodePort": 80}}})), "spec.network.service.nodePort: must be at least 30000"),
-        (with(json!({"image": {"digest": "sha256:short"}})), "spec.image.digest: must match"),
-        (with(json!({"image": {"pullPolicy": "Sometimes"}})), "spec.image.pullPolicy"),
-        (with(json!({"transactionLog": {"strimzi": {"authentication": "plain"}}})), "spec.transactionLog.strimzi.authentication"),
-        (with(json!({"upgrade": {"maintenanceWindow": {"start": "25:00", "duration": "1h"}}})), "spec.upgrade.maintenanceWindow.start: must match"),
-        (with(json!({"upgrade": {"migrationTimeout": "ten minutes"}})), "is not a duration"),
-        (with(json!({"network": {"gateway": {"parentRefs": []}}})), "spec.network.gateway.parentRefs: must have at least 1 items"),
-        (with(json!({"storeReplicas": 3})), "spec.storeReplicas: unknown field"),
+        (
+            with(json!({"store": {"replicas": 0}})),
+            "spec.store.replicas: must be at least 1",
+        ),
+        (
+            with(json!({"store": {"replicas": 16}})),
+            "spec.store.replicas: must be at most 15",
+        ),
+        (
+            with(json!({"network": {"service": {"type": "ExternalName"}}})),
+            "spec.network.service.type: \"ExternalName\" is not one of",
+        ),
+        (
+            with(json!({"network": {"service": {"type": "NodePort", "nodePort": 80}}})),
+            "spec.network.service.nodePort: must be at least 30000",
+        ),
+        (
+            with(json!({"image": {"digest": "sha256:short"}})),
+            "spec.image.digest: must match",
+        ),
+        (
+            with(json!({"image": {"pullPolicy": "Sometimes"}})),
+            "spec.image.pullPolicy",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": {"authentication": "plain"}}})),
+            "spec.transactionLog.strimzi.authentication",
+        ),
+        (
+            with(json!({"upgrade": {"maintenanceWindow": {"start": "25:00", "duration": "1h"}}})),
+            "spec.upgrade.maintenanceWindow.start: must match",
+        ),
+        (
+            with(json!({"upgrade": {"migrationTimeout": "ten minutes"}})),
+            "is not a duration",
+        ),
+        (
+            with(json!({"network": {"gateway": {"parentRefs": []}}})),
+            "spec.network.gateway.parentRefs: must have at least 1 items",
+        ),
+        (
+            with(json!({"storeReplicas": 3})),
+            "spec.storeReplicas: unknown field",
+        ),
         (with(json!({"version": null})), "spec: version is required"),
-        (with(json!({"upgrade": {"maintenanceWindow": {"days": ["Monday", "Monday"], "start": "01:00", "duration": "2h"}}})), "spec.upgrade.maintenanceWindow.days[1]: Duplicate value"),
+        (
+            with(
+                json!({"upgrade": {"maintenanceWindow": {"days": ["Monday", "Monday"], "start": "01:00", "duration": "2h"}}}),
+            ),
+            "spec.upgrade.maintenanceWindow.days[1]: Duplicate value",
+        ),
     ];
     for (object, expected) in cases {
         let refused = refusals(&object, None);
-        assert!(refused.iter().any(|m| m.contains(expected)), "expected {expected:?}, got {refused:?}");
+        assert!(
+            refused.iter().any(|m| m.contains(expected)),
+            "expected {expected:?}, got {refused:?}"
+        );
     }
 }
 
@@ -152,21 +337,55 @@ fn schema_constraints_refuse_out_of_range_and_unknown_values() {
 fn transition_rules_refuse_forbidden_changes() {
     // (old, new, expected refusal of the update old → new)
     let cases: Vec<(Value, Value, &str)> = vec![
-        (with(json!({"version": "1.6.1"})), with(json!({"version": "1.5.1"})), "spec.version cannot be lowered"),
-        (with(json!({"store": {"storage": {"size": "20Gi"}}})), with(json!({"store": {"storage": {"size": "10Gi"}}})), "spec.store.storage.size cannot shrink"),
-        (with(json!({"store": {"storage": {"storageClassName": "fast"}}})), with(json!({"store": {"storage": {"storageClassName": "slow"}}})), "storageClassName is immutable"),
-        (with(json!({"store": {"storage": {}}})), with(json!({"store": {"storage": {"storageClassName": "slow"}}})), "storageClassName is immutable"),
-        (base(), with(json!({"store": {"storage": {"storageClassName": "slow"}}})), "storageClassName is immutable"),
-        (with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})), with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 12}}}})), "partitions cannot decrease"),
-        (with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})), base(), "partitions cannot decrease"),
         (
-            with(json!({"transactionLog": {"strimzi": null, "external": {"bootstrapServers": ["k:9092"], "topic": "t"}}})),
+            with(json!({"version": "1.6.1"})),
+            with(json!({"version": "1.5.1"})),
+            "spec.version cannot be lowered",
+        ),
+        (
+            with(json!({"store": {"storage": {"size": "20Gi"}}})),
+            with(json!({"store": {"storage": {"size": "10Gi"}}})),
+            "spec.store.storage.size cannot shrink",
+        ),
+        (
+            with(json!({"store": {"storage": {"storageClassName": "fast"}}})),
+            with(json!({"store": {"storage": {"storageClassName": "slow"}}})),
+            "storageClassName is immutable",
+        ),
+        (
+            with(json!({"store": {"storage": {}}})),
+            with(json!({"store": {"storage": {"storageClassName": "slow"}}})),
+            "storageClassName is immutable",
+        ),
+        (
+            base(),
+            with(json!({"store": {"storage": {"storageClassName": "slow"}}})),
+            "storageClassName is immutable",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})),
+            with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 12}}}})),
+            "partitions cannot decrease",
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})),
+            base(),
+            "partitions cannot decrease",
+        ),
+        (
+            with(
+                json!({"transactionLog": {"strimzi": null, "external": {"bootstrapServers": ["k:9092"], "topic": "t"}}}),
+            ),
             base(),
             "cannot switch between strimzi and external",
         ),
         (
-            with(json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerClass": "b"}}})),
-            with(json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerClass": "a"}}})),
+            with(
+                json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerClass": "b"}}}),
+            ),
+            with(
+                json!({"network": {"service": {"type": "LoadBalancer", "loadBalancerClass": "a"}}}),
+            ),
             "loadBalancerClass is immutable once set",
         ),
     ];
@@ -183,10 +402,22 @@ fn transition_rules_allow_the_permitted_direction() {
     // (new, old)
     let allowed: Vec<(Value, Value)> = vec![
         (with(json!({"version": "1.6.1"})), base()),
-        (with(json!({"store": {"storage": {"size": "20Gi"}}})), base()),
-        (with(json!({"store": {"storage": {"size": "10240Mi"}}})), base()),
-        (with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})), base()),
-        (with(json!({"store": {"replicas": 5}, "sync": {"replicas": 4}})), base()),
+        (
+            with(json!({"store": {"storage": {"size": "20Gi"}}})),
+            base(),
+        ),
+        (
+            with(json!({"store": {"storage": {"size": "10240Mi"}}})),
+            base(),
+        ),
+        (
+            with(json!({"transactionLog": {"strimzi": {"topic": {"partitions": 24}}}})),
+            base(),
+        ),
+        (
+            with(json!({"store": {"replicas": 5}, "sync": {"replicas": 4}})),
+            base(),
+        ),
     ];
     for (new, old) in &allowed {
         assert_eq!(refusals(new, Some(old)), Vec::<String>::new(), "{new}");
@@ -199,12 +430,17 @@ fn a_minimal_object_is_defaulted_like_the_api_server_does() {
     let spec = &defaulted["spec"];
     assert_eq!(spec["store"]["replicas"], 3);
     assert_eq!(spec["store"]["storage"]["size"], "10Gi");
-    assert_eq!(spec["store"]["storage"]["retention"]["whenDeleted"], "Retain");
+    assert_eq!(
+        spec["store"]["storage"]["retention"]["whenDeleted"],
+        "Retain"
+    );
     assert_eq!(spec["security"]["networkPolicy"]["enabled"], true);
     assert_eq!(spec["transactionLog"]["strimzi"]["topic"]["partitions"], 12);
     // The server's defaults and the Rust defaults agree.
-    let from_rust: smbp_api::v1alpha1::BigPeerSpec = serde_json::from_value(base()["spec"].clone()).unwrap();
-    let from_server: smbp_api::v1alpha1::BigPeerSpec = serde_json::from_value(spec.clone()).unwrap();
+    let from_rust: smbp_api::v1alpha1::BigPeerSpec =
+        serde_json::from_value(base()["spec"].clone()).unwrap();
+    let from_server: smbp_api::v1alpha1::BigPeerSpec =
+        serde_json::from_value(spec.clone()).unwrap();
     assert_eq!(from_rust, from_server);
 }
 

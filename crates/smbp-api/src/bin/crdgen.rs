@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     let crd = smbp_api::crd::bigpeer_crd();
     let artefacts = [
         (
-            root.join("config/crd").join(smbp_api::crd::BIGPEER_CRD_FILE),
+            root.join("config/crd")
+                .join(smbp_api::crd::BIGPEER_CRD_FILE),
             smbp_api::crd::bigpeer_crd_yaml(),
         ),
         (root.join("docs/api.md"), smbp_api::apidoc::render(&crd)),

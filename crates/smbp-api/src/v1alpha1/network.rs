@@ -81,7 +81,9 @@ pub struct ServiceExposure {
 pub type Cidr = String;
 
 /// A Kubernetes Service type the sync tier can be exposed through.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum ServiceType {
     /// Reachable inside the cluster only.
     #[default]
@@ -190,7 +192,9 @@ pub struct GatewayParentRef {
 }
 
 /// A Gateway API route kind.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum RouteKind {
     /// An HTTPRoute (HTTP/1.1, HTTP/2 and WebSocket).
     #[default]

@@ -5,8 +5,8 @@ use k8s_openapi::api::core::v1::{Affinity, PodTemplateSpec, Toleration, Topology
 use kube::KubeSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::marker::PhantomData;
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 /// Where a component's pods may run.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -56,7 +56,10 @@ pub struct Embedded<T> {
 impl<T: DeserializeOwned> Embedded<T> {
     /// Wraps a raw JSON object.
     pub fn new(raw: serde_json::Map<String, serde_json::Value>) -> Self {
-        Self { raw, kind: PhantomData }
+        Self {
+            raw,
+            kind: PhantomData,
+        }
     }
 
     /// The raw JSON object as the user wrote it.
@@ -77,5 +80,23 @@ impl<T> schemars::JsonSchema for Embedded<T> {
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         crate::schema::free_form_object(generator)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_objects_keep_what_the_user_wrote_and_parse_on_demand() {
+        let raw: Embedded<Affinity> =
+            serde_json::from_str(r#"{"nodeAffinity": {"unknownField": 1}}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&raw).unwrap(),
+            r#"{"nodeAffinity":{"unknownField":1}}"#
+        );
+        assert!(raw.parse().unwrap().node_affinity.is_some());
+        let bad: Embedded<Affinity> = serde_json::from_str(r#"{"nodeAffinity": 3}"#).unwrap();
+        assert!(bad.parse().is_err());
     }
 }

@@ -104,7 +104,9 @@ pub struct VolumeRetention {
 }
 
 /// Whether a volume outlives the pod it belonged to.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum RetentionPolicy {
     /// Keep the volume and its data.
     #[default]

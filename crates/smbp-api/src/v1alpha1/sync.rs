@@ -51,7 +51,10 @@ pub struct Autoscaling {
     #[schemars(range(min = 1, max = 500))]
     pub max_replicas: i32,
     /// Average CPU utilisation (percent of requests) the autoscaler aims for. Defaults to 70.
-    #[serde(default = "crate::defaults::target_cpu_utilization", rename = "targetCPUUtilizationPercentage")]
+    #[serde(
+        default = "crate::defaults::target_cpu_utilization",
+        rename = "targetCPUUtilizationPercentage"
+    )]
     #[schemars(range(min = 10, max = 100))]
     pub target_cpu_utilization_percentage: i32,
 }

@@ -76,7 +76,9 @@ pub struct IssuerRef {
 }
 
 /// The kind of a cert-manager issuer.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum IssuerKind {
     /// A namespaced Issuer in the BigPeer's namespace.
     #[default]

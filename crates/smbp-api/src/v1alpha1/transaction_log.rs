@@ -95,7 +95,9 @@ impl Default for TopicSpec {
 }
 
 /// How Big Peer authenticates to a Strimzi Kafka listener.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum KafkaAuthentication {
     /// SASL SCRAM-SHA-512 with a password the Strimzi user operator generates.
     #[default]
@@ -155,7 +157,9 @@ pub struct SaslAuthentication {
 }
 
 /// A SASL mechanism.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum SaslMechanism {
     /// SCRAM with SHA-512.
     #[default]

@@ -60,7 +60,9 @@ impl Default for UpgradeSpec {
 }
 
 /// How an upgrade advances between steps.
-#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum UpgradeStrategy {
     /// Advance automatically when each step is healthy.
     #[default]

@@ -1,4 +1,6 @@
 //! What the API server does to a BigPeer at apply time, reproduced client-side: the CRD's OpenAPI
+// Shared by several test binaries; each uses a subset.
+#![allow(dead_code)]
 //! constraints (see `openapi`) and its CEL rules (through `kube-cel`), so tests can prove which
 //! objects are admitted and with which message the others are refused.
 
@@ -12,7 +14,16 @@ use std::sync::LazyLock;
 pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
     let crd = smbp_api::crd::bigpeer_crd();
     let version = &crd.spec.versions[0];
-    serde_json::to_value(version.schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap()
+    serde_json::to_value(
+        version
+            .schema
+            .as_ref()
+            .unwrap()
+            .open_api_v3_schema
+            .as_ref()
+            .unwrap(),
+    )
+    .unwrap()
 });
 
 thread_local! {
@@ -38,10 +49,12 @@ pub fn refusals(object: &Value, old: Option<&Value>) -> Vec<String> {
 pub fn cel_refusals(object: &Value, old: Option<&Value>) -> Vec<String> {
     let object = with_defaults(object);
     let old = old.map(with_defaults);
-    COMPILED.with(|compiled| match kube_cel::validate_compiled(compiled, &object, old.as_ref()) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
-    })
+    COMPILED.with(
+        |compiled| match kube_cel::validate_compiled(compiled, &object, old.as_ref()) {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        },
+    )
 }
 
 /// `object` with the schema's defaults applied the way kube-apiserver does: recursively, including
@@ -71,6 +84,9 @@ pub fn bigpeer(name: &str, spec: Value) -> Value {
 /// Recursively merges `patch` into `base` (objects merge, everything else replaces; `null`
 /// removes), as a JSON merge patch does.
 pub fn merge(base: &mut Value, patch: &Value) {
+    if patch.is_object() && !base.is_object() {
+        *base = Value::Object(serde_json::Map::new());
+    }
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {
@@ -94,8 +110,12 @@ pub fn samples() -> Vec<(String, Value)> {
         .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            let value: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (path.file_name().unwrap().to_string_lossy().into_owned(), value)
+            let value: Value =
+                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                value,
+            )
         })
         .collect();
     samples.sort_by(|a, b| a.0.cmp(&b.0));

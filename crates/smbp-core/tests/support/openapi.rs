@@ -29,32 +29,64 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
     let mut fail = |message: String| found.push(format!("{path}: {message}"));
     match schema.get("type").and_then(Value::as_str) {
         Some("object") => {
-            let Some(object) = value.as_object() else { return fail("must be an object".into()) };
+            let Some(object) = value.as_object() else {
+                return fail("must be an object".into());
+            };
             let properties = schema.get("properties").and_then(Value::as_object);
-            for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let name = required.as_str().unwrap();
                 if !object.contains_key(name) {
                     fail(format!("{name} is required"));
                 }
             }
-            let preserve = schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+            let preserve =
+                schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
             for (key, child) in object {
-                let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 if let Some(sub) = properties.and_then(|p| p.get(key)) {
                     walk(sub, child, &child_path, found);
-                } else if let Some(sub) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+                } else if let Some(sub) =
+                    schema.get("additionalProperties").filter(|s| s.is_object())
+                {
                     walk(sub, child, &child_path, found);
-                } else if properties.is_some() && !preserve && !(path.is_empty() && ["apiVersion", "kind", "metadata"].contains(&key.as_str())) {
+                } else if properties.is_some()
+                    && !preserve
+                    && !(path.is_empty()
+                        && ["apiVersion", "kind", "metadata"].contains(&key.as_str()))
+                {
                     found.push(format!("{child_path}: unknown field"));
                 }
             }
             return;
         }
         Some("array") => {
-            let Some(items) = value.as_array() else { return fail("must be an array".into()) };
-            bound(schema, "minItems", items.len(), |n| fail(format!("must have at least {n} items")), false);
+            let Some(items) = value.as_array() else {
+                return fail("must be an array".into());
+            };
+            bound(
+                schema,
+                "minItems",
+                items.len(),
+                |n| fail(format!("must have at least {n} items")),
+                false,
+            );
             let mut fail = |message: String| found.push(format!("{path}: {message}"));
-            bound(schema, "maxItems", items.len(), |n| fail(format!("must have at most {n} items")), true);
+            bound(
+                schema,
+                "maxItems",
+                items.len(),
+                |n| fail(format!("must have at most {n} items")),
+                true,
+            );
             if schema.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("set") {
                 for (i, item) in items.iter().enumerate() {
                     if items[..i].contains(item) {
@@ -70,21 +102,39 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
             return;
         }
         Some("string") => {
-            let Some(text) = value.as_str() else { return fail("must be a string".into()) };
+            let Some(text) = value.as_str() else {
+                return fail("must be a string".into());
+            };
             let chars = text.chars().count();
-            bound(schema, "minLength", chars, |n| fail(format!("must be at least {n} characters")), false);
-            bound(schema, "maxLength", chars, |n| fail(format!("must be at most {n} characters")), true);
+            bound(
+                schema,
+                "minLength",
+                chars,
+                |n| fail(format!("must be at least {n} characters")),
+                false,
+            );
+            bound(
+                schema,
+                "maxLength",
+                chars,
+                |n| fail(format!("must be at most {n} characters")),
+                true,
+            );
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
                 && !Regex::new(pattern).unwrap().is_match(text)
             {
                 fail(format!("must match {pattern}"));
             }
-            if schema.get("format").and_then(Value::as_str) == Some("duration") && !is_duration(text) {
+            if schema.get("format").and_then(Value::as_str) == Some("duration")
+                && !is_duration(text)
+            {
                 fail(format!("{text:?} is not a duration such as 30s or 2h"));
             }
         }
         Some("integer") => {
-            let Some(number) = value.as_i64() else { return fail("must be an integer".into()) };
+            let Some(number) = value.as_i64() else {
+                return fail("must be an integer".into());
+            };
             if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
                 && (number as f64) < min
             {
@@ -103,7 +153,10 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
     {
-        fail(format!("{value} is not one of {}", Value::Array(allowed.clone())));
+        fail(format!(
+            "{value} is not one of {}",
+            Value::Array(allowed.clone())
+        ));
     }
 }
 
@@ -119,7 +172,8 @@ fn bound(schema: &Value, key: &str, actual: usize, fail: impl FnOnce(u64), upper
 
 /// Go's `time.ParseDuration` syntax, which the API server's `duration` format accepts.
 fn is_duration(text: &str) -> bool {
-    static DURATION: std::sync::LazyLock<Regex> =
-        std::sync::LazyLock::new(|| Regex::new(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$").unwrap());
+    static DURATION: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$").unwrap()
+    });
     DURATION.is_match(text)
 }

@@ -1,0 +1,206 @@
+//! Property tests of the API as a whole: arbitrary valid specs round-trip through serde (JSON and
+//! YAML) unchanged and pass both apply-time (OpenAPI + CEL) and semantic validation; arbitrary
+//! rule-breaking mutations of them are refused by at least one of those layers.
+
+mod support;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use smbp_api::v1alpha1::{BigPeer, BigPeerSpec};
+use smbp_core::{catalogue, validation};
+use support::{bigpeer, merge, refusals};
+
+/// Turns a vector of random numbers ("knobs") into a valid spec. Every choice is made so the
+/// result satisfies every rule; proptest shrinks the knobs toward the simplest spec.
+fn valid_spec(k: &[u16]) -> Value {
+    let installable: Vec<_> = catalogue::builtin()
+        .releases()
+        .iter()
+        .filter(|r| r.withdrawn.is_none())
+        .collect();
+    let version = installable[k[0] as usize % installable.len()]
+        .version
+        .to_string();
+    let store_replicas = 1 + 2 * (k[1] % 3) as i64; // 1, 3 or 5: odd, as validation recommends
+    let mut spec = json!({
+        "version": version,
+        "store": {
+            "replicas": store_replicas,
+            "storage": {
+                "size": format!("{}Gi", 1 + k[2] % 2000),
+                "retention": {
+                    "whenDeleted": pick(&["Retain", "Delete"], k[3] as usize % 2),
+                    "whenScaled": pick(&["Retain", "Delete"], k[4] as usize % 2),
+                },
+            },
+        },
+    });
+    if k[5] % 2 == 1 {
+        spec["store"]["storage"]["storageClassName"] = json!(format!("class-{}", k[5] % 7));
+    }
+    spec["sync"] = if k[6].is_multiple_of(2) {
+        json!({"replicas": 1 + k[7] % 50})
+    } else {
+        let min = 1 + k[7] % 10;
+        json!({"autoscaling": {"minReplicas": min, "maxReplicas": min + k[8] % 20, "targetCPUUtilizationPercentage": 10 + k[8] % 91}})
+    };
+    spec["transactionLog"] = if k[9].is_multiple_of(2) {
+        let mut log = json!({"strimzi": {
+            "clusterRef": {"name": "kafka"},
+            "topic": {"partitions": 1 + k[10] % 200, "replicas": 3, "retention": format!("{}h", 1 + k[10] % 1000)},
+            "authentication": pick(&["scram-sha-512", "tls"], k[11] as usize % 2),
+        }});
+        if k[11].is_multiple_of(3) {
+            log["strimzi"]["clusterRef"]["namespace"] = json!("kafka-system");
+        }
+        log
+    } else {
+        let servers: Vec<_> = (0..=k[10] % 4)
+            .map(|i| format!("kafka-{i}.example.com:9093"))
+            .collect();
+        let mut log = json!({"external": {"bootstrapServers": servers, "topic": format!("txlog-{}", k[11] % 9)}});
+        if k[11].is_multiple_of(2) {
+            log["external"]["tls"] = json!({"caSecretRef": {"name": "ca", "key": "ca.crt"}});
+            log["external"]["sasl"] = json!({"mechanism": pick(&["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"], k[12] as usize % 3), "secretRef": {"name": "creds"}});
+        }
+        log
+    };
+    let hosts: Vec<_> = (0..=k[13] % 3)
+        .map(|i| format!("h{i}.example.com"))
+        .collect();
+    match k[14] % 3 {
+        1 => {
+            let duration = 24 + k[15] % 5000;
+            spec["tls"] = json!({"certManager": {
+                "issuerRef": {"name": "ca", "kind": pick(&["Issuer", "ClusterIssuer"], k[15] as usize % 2)},
+                "dnsNames": ["*.example.com"],
+                "duration": format!("{duration}h"),
+                "renewBefore": format!("{}h", 1 + k[16] % (duration - 1)),
+            }});
+        }
+        2 => spec["tls"] = json!({"secretRef": {"name": "my-tls"}}),
+        _ => {}
+    }
+    let mut network = json!({});
+    match k[17] % 4 {
+        1 => {
+            network["service"] = json!({"type": "NodePort", "nodePort": 30000 + k[18] % 2768, "externalTrafficPolicy": "Local"})
+        }
+        2 => {
+            network["service"] = json!({"type": "LoadBalancer", "loadBalancerClass": "lb.example/x", "loadBalancerSourceRanges": ["10.0.0.0/8"], "annotations": {"example.com/a": "b"}})
+        }
+        3 => network["service"] = json!({"type": "ClusterIP"}),
+        _ => {}
+    }
+    if k[19] % 2 == 1 {
+        network["ingress"] = json!({"ingressClassName": "any", "hosts": hosts});
+        network["ingress"]["tls"] = if spec.get("tls").is_some() && k[19] % 4 == 1 {
+            json!({"useBigPeerCertificate": true})
+        } else {
+            json!({"secretName": "ingress-tls"})
+        };
+        if spec["tls"].get("secretRef").is_some() {
+            network["ingress"]["tls"] = json!({"secretName": "ingress-tls"});
+        }
+    }
+    if k[20] % 2 == 1 {
+        network["gateway"] = json!({"parentRefs": [{"name": "gw", "namespace": "infra"}], "hostnames": hosts, "routeKind": pick(&["HTTPRoute", "GRPCRoute"], k[20] as usize % 4 / 2)});
+    }
+    spec["network"] = network;
+    if k[21] % 2 == 1 {
+        spec["monitoring"] = json!({
+            "serviceMonitor": {"interval": format!("{}s", 5 + k[21] % 120), "labels": {"release": "prom"}},
+            "prometheusRule": {"enabled": k[21] % 4 == 1},
+            "grafanaDashboards": {},
+        });
+    }
+    if k[22] % 2 == 1 {
+        spec["upgrade"] = json!({
+            "strategy": pick(&["RollingUpdate", "Manual"], k[22] as usize % 4 / 2),
+            "maxUnavailable": 1 + (k[23] as i64 % store_replicas.max(1)) / 2,
+            "migrationTimeout": format!("{}m", 1 + k[23] % 600),
+            "paused": k[23].is_multiple_of(5),
+            "maintenanceWindow": {"days": ["Saturday", "Sunday"], "start": "02:30", "duration": "4h"},
+        });
+    }
+    spec
+}
+
+/// One of `choices`, by a knob.
+fn pick(choices: &[&str], knob: usize) -> String {
+    choices[knob % choices.len()].to_string()
+}
+
+/// A change that breaks exactly one rule of one layer.
+fn break_rule(spec: &mut Value, which: u8) {
+    let patch = match which % 18 {
+        0 => json!({"store": {"replicas": 0}}),
+        1 => json!({"version": format!("v{}", spec["version"].as_str().unwrap())}),
+        2 => {
+            json!({"tls": {"secretRef": {"name": "a"}, "certManager": {"issuerRef": {"name": "b"}}}})
+        }
+        3 => json!({"sync": {"replicas": 2, "autoscaling": {"minReplicas": 1, "maxReplicas": 2}}}),
+        4 => {
+            json!({"sync": {"replicas": null, "autoscaling": {"minReplicas": 9, "maxReplicas": 2}}})
+        }
+        5 => {
+            json!({"network": {"service": {"type": "ClusterIP", "nodePort": 30001, "externalTrafficPolicy": null, "loadBalancerClass": null, "loadBalancerSourceRanges": null}}})
+        }
+        6 => json!({"store": {"storage": {"size": "-1Gi"}}}),
+        7 => json!({"network": {"ingress": {"hosts": ["UPPER.example.com"], "tls": null}}}),
+        8 => {
+            json!({"transactionLog": {"strimzi": {"clusterRef": {"name": "k"}, "topic": {"partitions": 0}}, "external": null}})
+        }
+        9 => {
+            json!({"transactionLog": {"strimzi": null, "external": {"bootstrapServers": ["no-port"], "topic": "t"}}})
+        }
+        10 => {
+            json!({"tls": {"secretRef": null, "certManager": {"issuerRef": {"name": "b"}, "duration": "2h", "renewBefore": "3h"}}})
+        }
+        11 => json!({"workload": {"httpPort": 7000}}),
+        12 => json!({"version": "7.7.7"}),
+        13 => json!({"monitoring": {"serviceMonitor": {"labels": {"-bad": "x"}}}}),
+        14 => json!({"store": {"replicas": 3}, "upgrade": {"maxUnavailable": 3}}),
+        15 => json!({"upgrade": {"migrationTimeout": "0s"}}),
+        16 => json!({"store": {"podOverrides": {"spec": {"containers": "not-a-list"}}}}),
+        _ => json!({"security": {"serviceAccount": {"create": false, "name": null}}}),
+    };
+    merge(spec, &patch);
+}
+
+fn knobs() -> impl Strategy<Value = Vec<u16>> {
+    prop::collection::vec(any::<u16>(), 24)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn valid_specs_round_trip_and_pass_every_layer(k in knobs()) {
+        let raw = valid_spec(&k);
+        let spec: BigPeerSpec = serde_json::from_value(raw.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {raw}")))?;
+
+        let json = serde_json::to_value(&spec).unwrap();
+        prop_assert_eq!(&serde_json::from_value::<BigPeerSpec>(json.clone()).unwrap(), &spec);
+        let yaml = serde_yaml::to_string(&spec).unwrap();
+        prop_assert_eq!(&serde_yaml::from_str::<BigPeerSpec>(&yaml).unwrap(), &spec);
+
+        // Both what the user wrote and what the operator re-serializes are admitted.
+        prop_assert_eq!(refusals(&bigpeer("bp", raw.clone()), None), Vec::<String>::new(), "{}", raw);
+        prop_assert_eq!(refusals(&bigpeer("bp", json.clone()), None), Vec::<String>::new(), "{}", json);
+        let report = validation::validate(&spec, None);
+        prop_assert!(report.is_valid(), "{:?}", report);
+    }
+
+    #[test]
+    fn rule_breaking_mutations_are_refused_by_some_layer(k in knobs(), which in any::<u8>()) {
+        let mut raw = valid_spec(&k);
+        break_rule(&mut raw, which);
+        let object = bigpeer("bp", raw.clone());
+        let apply_time = refusals(&object, None);
+        let semantic = serde_json::from_value::<BigPeer>(object)
+            .map(|bp| validation::validate(&bp.spec, None).errors().count())
+            .unwrap_or(1);
+        prop_assert!(!apply_time.is_empty() || semantic > 0, "mutation {} admitted: {}", which % 18, raw);
+    }
+}
