@@ -61,5 +61,6 @@ fn write(path: &Path, content: &str) -> std::io::Result<()> {
 
 /// The workspace root: two levels above this crate's manifest.
 fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
