@@ -3,15 +3,10 @@
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
-/// A Go-style duration string (`90s`, `30m`, `2160h`). Declared with `format: duration`, which
+/// A Go-style duration string (`90s`, `30m`, `2160h`), required or optional. Declared with `format: duration`, which
 /// makes the API server check the syntax and gives CEL rules a typed `duration` to compare.
 pub fn duration(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "format": "duration", "maxLength": 32 })
-}
-
-/// An optional [`duration`].
-pub fn optional_duration(generator: &mut SchemaGenerator) -> Schema {
-    duration(generator)
 }
 
 /// A Kubernetes resource quantity (`10Gi`, `500m`) held as a string; CEL rules use

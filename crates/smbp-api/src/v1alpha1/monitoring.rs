@@ -39,7 +39,7 @@ pub struct ServiceMonitorSpec {
     pub interval: String,
     /// Scrape timeout. Unset uses Prometheus' default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::schema::optional_duration")]
+    #[schemars(schema_with = "crate::schema::duration")]
     pub scrape_timeout: Option<String>,
     /// Labels for the ServiceMonitor, so your Prometheus' `serviceMonitorSelector` selects it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -43,14 +43,14 @@ pub struct CertManagerTls {
     /// Requested lifetime of the certificate (for example `2160h`). Unset uses the issuer's
     /// default. At least 1h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::schema::optional_duration")]
+    #[schemars(schema_with = "crate::schema::duration")]
     #[x_kube(validation = Rule::new("self >= duration('1h')").message("spec.tls.certManager.duration must be at least 1h (cert-manager's minimum)"))]
     pub duration: Option<String>,
 
     /// How long before expiry cert-manager renews (for example `360h`). Unset uses cert-manager's
     /// default of a third of the duration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::schema::optional_duration")]
+    #[schemars(schema_with = "crate::schema::duration")]
     #[x_kube(validation = Rule::new("self >= duration('5m')").message("spec.tls.certManager.renewBefore must be at least 5m"))]
     pub renew_before: Option<String>,
 }
