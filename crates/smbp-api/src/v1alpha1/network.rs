@@ -61,7 +61,7 @@ pub struct ServiceExposure {
 
     /// Client CIDRs allowed through the load balancer (type LoadBalancer only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 64))]
+    #[schemars(length(max = 64), inner(length(max = 43)))]
     #[x_kube(validation = Rule::new("self.all(r, isCIDR(r))")
         .message("spec.network.service.loadBalancerSourceRanges entries must be CIDRs such as 203.0.113.0/24"))]
     pub load_balancer_source_ranges: Vec<Cidr>,
@@ -118,7 +118,7 @@ pub struct IngressExposure {
     pub annotations: BTreeMap<String, String>,
 
     /// Host names the Ingress serves.
-    #[schemars(length(min = 1, max = 16))]
+    #[schemars(length(min = 1, max = 16), inner(length(max = 253)))]
     #[x_kube(validation = Rule::new("self.all(h, h.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))")
         .message("spec.network.ingress.hosts entries must be lower-case DNS names, for example sync.example.com"))]
     pub hosts: Vec<DnsHost>,
@@ -159,7 +159,7 @@ pub struct GatewayExposure {
 
     /// Host names the route matches. Unset matches the listener's host names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 16))]
+    #[schemars(length(max = 16), inner(length(max = 253)))]
     #[x_kube(validation = Rule::new("self.all(h, h.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))")
         .message("spec.network.gateway.hostnames entries must be lower-case DNS names, for example sync.example.com"))]
     pub hostnames: Vec<DnsHost>,

@@ -35,7 +35,7 @@ pub struct CertManagerTls {
     /// Extra DNS names for the certificate, such as the public host devices use. The in-cluster
     /// Service names are always included.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
+    #[schemars(length(max = 32), inner(length(max = 253)))]
     #[x_kube(validation = Rule::new("self.all(n, n.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))")
         .message("spec.tls.certManager.dnsNames entries must be lower-case DNS names (a leading '*.' is allowed), for example sync.example.com"))]
     pub dns_names: Vec<DnsName>,

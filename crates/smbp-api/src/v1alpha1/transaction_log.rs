@@ -113,7 +113,7 @@ pub enum KafkaAuthentication {
 #[serde(rename_all = "camelCase")]
 pub struct ExternalLog {
     /// Bootstrap servers as `host:port`.
-    #[schemars(length(min = 1, max = 16))]
+    #[schemars(length(min = 1, max = 16), inner(length(max = 261)))]
     #[x_kube(validation = Rule::new("self.all(s, s.matches('^[A-Za-z0-9.-]+:[0-9]{1,5}$'))")
         .message("spec.transactionLog.external.bootstrapServers entries must be host:port, for example kafka-0.example.com:9093"))]
     pub bootstrap_servers: Vec<BootstrapServer>,
