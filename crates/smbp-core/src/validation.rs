@@ -107,6 +107,7 @@ pub fn validate(spec: &BigPeerSpec, running: Option<&Version>) -> Report {
 }
 
 fn check_version(report: &mut Report, version: &str, running: Option<&Version>) {
+    let catalogue = catalogue::builtin();
     let target = match Version::parse(version) {
         Ok(v) => v,
         Err(e) => {
@@ -114,13 +115,12 @@ fn check_version(report: &mut Report, version: &str, running: Option<&Version>) 
                 "spec.version",
                 format!(
                     "{version:?} is not a semantic version ({e}); use a release such as {}",
-                    catalogue::builtin().latest().version
+                    catalogue.latest().version
                 ),
             );
             return;
         }
     };
-    let catalogue = catalogue::builtin();
     match running {
         None => {
             if let Err(e) = catalogue.installable(&target) {

@@ -26,13 +26,8 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
     }
 }
 
-fn fields(report: &Report, severity: Severity) -> Vec<String> {
-    report
-        .problems
-        .iter()
-        .filter(|p| p.severity == severity)
-        .map(|p| p.field.clone())
-        .collect()
+fn fields<'a>(problems: impl Iterator<Item = &'a Problem>) -> Vec<String> {
+    problems.map(|p| p.field.clone()).collect()
 }
 
 #[test]
@@ -54,7 +49,7 @@ fn minimal_spec_is_fully_defaulted() {
 #[test]
 fn unknown_and_withdrawn_versions_are_errors() {
     let report = validate(&with("version: 9.0.0"), None);
-    assert_eq!(fields(&report, Severity::Error), ["spec.version"]);
+    assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(
         report.problems[0]
             .message
@@ -70,7 +65,7 @@ fn unknown_and_withdrawn_versions_are_errors() {
 #[test]
 fn a_version_that_is_not_semver_is_an_error_naming_a_release() {
     let report = validate(&with("version: latest"), None);
-    assert_eq!(fields(&report, Severity::Error), ["spec.version"]);
+    assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(report.problems[0].message.contains("1.6.1"));
 }
 
@@ -78,7 +73,7 @@ fn a_version_that_is_not_semver_is_an_error_naming_a_release() {
 fn upgrades_are_checked_against_the_running_version() {
     let running = Version::new(1, 5, 0);
     let report = validate(&with("version: 1.4.2"), Some(&running));
-    assert_eq!(fields(&report, Severity::Error), ["spec.version"]);
+    assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(
         report.problems[0]
             .message
@@ -106,14 +101,14 @@ security: {serviceAccount: {annotations: {"UPPER.example.com/x": y}}}
     );
     let report = validate(&spec, None);
     assert_eq!(
-        fields(&report, Severity::Error),
+        fields(report.errors()),
         [
             "spec.version",
             "spec.monitoring.serviceMonitor.labels[\"bad key!\"]",
             "spec.security.serviceAccount.annotations[\"UPPER.example.com/x\"]",
         ]
     );
-    assert_eq!(fields(&report, Severity::Warning), ["spec.store.replicas"]);
+    assert_eq!(fields(report.warnings()), ["spec.store.replicas"]);
 }
 
 #[test]
@@ -123,7 +118,7 @@ fn pod_overrides_that_do_not_fit_name_the_exact_field() {
     );
     let report = validate(&spec, None);
     assert_eq!(
-        fields(&report, Severity::Error),
+        fields(report.errors()),
         ["spec.store.podOverrides.spec.containers[0].ports[0].containerPort"]
     );
     assert!(
@@ -140,7 +135,7 @@ fn a_sidecar_in_pod_overrides_needs_an_image() {
     );
     let report = validate(&spec, None);
     assert_eq!(
-        fields(&report, Severity::Error),
+        fields(report.errors()),
         ["spec.sync.podOverrides.spec.containers[1].image"]
     );
 }
@@ -149,7 +144,7 @@ fn a_sidecar_in_pod_overrides_needs_an_image() {
 fn host_namespaces_in_overrides_are_warned_about() {
     let spec = with("store: {podOverrides: {spec: {containers: [], hostNetwork: true}}}");
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Warning),
+        fields(validate(&spec, None).warnings()),
         ["spec.store.podOverrides.spec.hostNetwork"]
     );
 }
@@ -161,7 +156,7 @@ fn affinity_that_does_not_fit_is_an_error() {
     );
     let report = validate(&spec, None);
     assert_eq!(
-        fields(&report, Severity::Error),
+        fields(report.errors()),
         [
             "spec.sync.scheduling.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"
         ]
@@ -174,7 +169,7 @@ fn autoscaling_needs_a_cpu_request() {
         "sync: {autoscaling: {minReplicas: 2, maxReplicas: 4}, resources: {requests: {memory: 1Gi}}}",
     );
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Error),
+        fields(validate(&spec, None).errors()),
         ["spec.sync.resources.requests.cpu"]
     );
 }
@@ -188,7 +183,7 @@ network: {ingress: {hosts: [a.example.com, a.example.com, b.example.org, deep.a.
 "#,
     );
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Error),
+        fields(validate(&spec, None).errors()),
         [
             "spec.network.ingress.hosts[1]",
             "spec.network.ingress.hosts[2]",
@@ -202,17 +197,14 @@ fn quorum_risks_are_warnings() {
     let spec = with("store: {replicas: 3}\nupgrade: {maxUnavailable: 2}");
     let report = validate(&spec, None);
     assert!(report.is_valid());
-    assert_eq!(
-        fields(&report, Severity::Warning),
-        ["spec.upgrade.maxUnavailable"]
-    );
+    assert_eq!(fields(report.warnings()), ["spec.upgrade.maxUnavailable"]);
 }
 
 #[test]
 fn weak_transaction_logs_are_warnings() {
     let spec = with("transactionLog: {strimzi: {clusterRef: {name: k}, topic: {replicas: 1}}}");
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Warning),
+        fields(validate(&spec, None).warnings()),
         ["spec.transactionLog.strimzi.topic.replicas"]
     );
     let mut spec = minimal();
@@ -221,7 +213,7 @@ fn weak_transaction_logs_are_warnings() {
     )
     .unwrap();
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Warning),
+        fields(validate(&spec, None).warnings()),
         ["spec.transactionLog.external.sasl.mechanism"]
     );
 }
@@ -234,7 +226,7 @@ fn relaxed_security_contexts_are_warned_about_by_field() {
     let report = validate(&spec, None);
     assert!(report.is_valid());
     assert_eq!(
-        fields(&report, Severity::Warning),
+        fields(report.warnings()),
         [
             "spec.security.containerSecurityContext.privileged",
             "spec.security.containerSecurityContext.allowPrivilegeEscalation",
@@ -287,7 +279,7 @@ fn node_selectors_are_checked_as_labels() {
         ..Scheduling::default()
     });
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Error),
+        fields(validate(&spec, None).errors()),
         ["spec.store.scheduling.nodeSelector[\"zone\"]"]
     );
 }
@@ -297,7 +289,7 @@ fn an_existing_service_account_must_be_named() {
     let mut spec = minimal();
     spec.security.service_account.create = false;
     assert_eq!(
-        fields(&validate(&spec, None), Severity::Error),
+        fields(validate(&spec, None).errors()),
         ["spec.security.serviceAccount.name"]
     );
 }

@@ -72,21 +72,9 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
             let Some(items) = value.as_array() else {
                 return fail("must be an array".into());
             };
-            bound(
-                schema,
-                "minItems",
-                items.len(),
-                |n| fail(format!("must have at least {n} items")),
-                false,
-            );
-            let mut fail = |message: String| found.push(format!("{path}: {message}"));
-            bound(
-                schema,
-                "maxItems",
-                items.len(),
-                |n| fail(format!("must have at most {n} items")),
-                true,
-            );
+            if let Some(message) = size_violation(schema, "Items", items.len(), "have", "items") {
+                fail(message);
+            }
             if schema.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("set") {
                 for (i, item) in items.iter().enumerate() {
                     if items[..i].contains(item) {
@@ -105,21 +93,11 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
             let Some(text) = value.as_str() else {
                 return fail("must be a string".into());
             };
-            let chars = text.chars().count();
-            bound(
-                schema,
-                "minLength",
-                chars,
-                |n| fail(format!("must be at least {n} characters")),
-                false,
-            );
-            bound(
-                schema,
-                "maxLength",
-                chars,
-                |n| fail(format!("must be at most {n} characters")),
-                true,
-            );
+            if let Some(message) =
+                size_violation(schema, "Length", text.chars().count(), "be", "characters")
+            {
+                fail(message);
+            }
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
                 && !Regex::new(pattern).unwrap().is_match(text)
             {
@@ -160,14 +138,23 @@ fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
     }
 }
 
-/// Calls `fail` with the bound when `actual` is beyond the schema's `key` (`upper`: a maximum).
-fn bound(schema: &Value, key: &str, actual: usize, fail: impl FnOnce(u64), upper: bool) {
-    if let Some(limit) = schema.get(key).and_then(Value::as_u64) {
-        let actual = actual as u64;
-        if (upper && actual > limit) || (!upper && actual < limit) {
-            fail(limit);
-        }
+/// The message for a `size` outside the schema's `min{bound}`/`max{bound}` (`Items` or
+/// `Length`), such as "must have at most 8 items".
+fn size_violation(
+    schema: &Value,
+    bound: &str,
+    size: usize,
+    verb: &str,
+    noun: &str,
+) -> Option<String> {
+    let limit = |key: String| schema.get(key).and_then(Value::as_u64);
+    let size = size as u64;
+    if let Some(min) = limit(format!("min{bound}")).filter(|&min| size < min) {
+        return Some(format!("must {verb} at least {min} {noun}"));
     }
+    limit(format!("max{bound}"))
+        .filter(|&max| size > max)
+        .map(|max| format!("must {verb} at most {max} {noun}"))
 }
 
 /// Go's `time.ParseDuration` syntax, which the API server's `duration` format accepts.
