@@ -1,0 +1,294 @@
+//! Starting and stopping a simulated cluster: an HTTPS listener on loopback with a generated CA,
+//! bearer-token authentication, a kubeconfig file carrying both, a ready `kube::Client`, and the
+//! background garbage collector. `SimHandle` is what tests hold: client, URL, kubeconfig path,
+//! fault switches, request counters, shutdown.
+
+use crate::accounting::Accounting;
+use crate::faults::Faults;
+use crate::router::{Body, handle};
+use crate::sim::Sim;
+use crate::tls::CertificateAuthority;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// What can go wrong when starting a cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listener could not bind.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Certificate generation failed.
+    #[error("cannot generate the cluster's certificates: {0}")]
+    Certificates(String),
+    /// The kubeconfig could not be written.
+    #[error("cannot write the kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// kube-rs could not build a client from the kubeconfig.
+    #[error("cannot build a client from the kubeconfig: {0}")]
+    Client(String),
+}
+
+/// How to start a cluster.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Where to write the kubeconfig; None writes it into a private temporary directory.
+    pub kubeconfig: Option<PathBuf>,
+    /// How many changes watches can replay (older resourceVersions answer 410).
+    pub watch_history: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            port: 0,
+            kubeconfig: None,
+            watch_history: 100_000,
+        }
+    }
+}
+
+/// Starts simulated clusters.
+pub struct SimCluster;
+
+impl SimCluster {
+    /// Starts a cluster with default options.
+    pub async fn start() -> Result<SimHandle, StartError> {
+        Self::start_with(SimOptions::default()).await
+    }
+
+    /// Starts a cluster.
+    pub async fn start_with(options: SimOptions) -> Result<SimHandle, StartError> {
+        let ca = CertificateAuthority::new("smbp-sim-ca")
+            .map_err(|e| StartError::Certificates(e.to_string()))?;
+        let serving = ca
+            .issue(&["localhost".to_string(), "127.0.0.1".to_string()], 365)
+            .map_err(|e| StartError::Certificates(e.to_string()))?;
+        let tls = serving
+            .server_config()
+            .map_err(|e| StartError::Certificates(e.to_string()))?;
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| StartError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                port: options.port,
+                source,
+            })?
+            .port();
+        let url = format!("https://127.0.0.1:{port}");
+        let token = uuid::Uuid::new_v4().simple().to_string();
+
+        let (kubeconfig, private_dir) = match options.kubeconfig {
+            Some(path) => (path, None),
+            None => {
+                let dir = std::env::temp_dir()
+                    .join(format!("smbp-sim-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).map_err(|source| StartError::Kubeconfig {
+                    path: dir.clone(),
+                    source,
+                })?;
+                (dir.join("kubeconfig"), Some(dir))
+            }
+        };
+        std::fs::write(&kubeconfig, kubeconfig_yaml(&url, &ca.cert_pem(), &token)).map_err(
+            |source| StartError::Kubeconfig {
+                path: kubeconfig.clone(),
+                source,
+            },
+        )?;
+
+        let sim = Arc::new(Sim::new(options.watch_history));
+        let gc = tokio::spawn(crate::gc::run(sim.clone()));
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(serve(listener, tls, sim.clone(), token.clone(), stopped));
+
+        let config = kube::config::Kubeconfig::read_from(&kubeconfig)
+            .map_err(|e| StartError::Client(e.to_string()))?;
+        let config = kube::Config::from_custom_kubeconfig(
+            config,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| StartError::Client(e.to_string()))?;
+        let client =
+            kube::Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
+        Ok(SimHandle {
+            sim,
+            url,
+            kubeconfig,
+            private_dir,
+            ca,
+            client,
+            stop: Some(stop),
+            tasks: vec![server, gc],
+        })
+    }
+}
+
+/// A running cluster. Dropping it stops the server.
+pub struct SimHandle {
+    sim: Arc<Sim>,
+    url: String,
+    kubeconfig: PathBuf,
+    private_dir: Option<PathBuf>,
+    ca: CertificateAuthority,
+    client: kube::Client,
+    stop: Option<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// A kube-rs client for the cluster (cheap to clone).
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// The API server's URL, `https://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The kubeconfig file (CA and bearer token included).
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The cluster CA, which can also sign certificates for test servers (webhooks).
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.ca
+    }
+
+    /// Fault-injection switches.
+    pub fn faults(&self) -> &Faults {
+        &self.sim.faults
+    }
+
+    /// Request counters.
+    pub fn requests(&self) -> &Accounting {
+        &self.sim.accounting
+    }
+
+    /// Forgets the watch history: watches from any earlier resourceVersion get 410 Gone.
+    pub fn expire_watch_history(&self) {
+        self.sim.store().expire_history();
+    }
+
+    /// The current global resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.sim.store().resource_version()
+    }
+
+    /// Stops serving and waits for the server to end.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    fn stop_now(&mut self) {
+        self.sim.faults.drop_all_watches();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop_now();
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(dir) = &self.private_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A kubeconfig with one cluster, user and context named `smbp-sim`.
+fn kubeconfig_yaml(url: &str, ca_pem: &str, token: &str) -> String {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: smbp-sim\n  cluster:\n    server: {url}\n    certificate-authority-data: {ca}\nusers:\n- name: smbp-sim\n  user:\n    token: {token}\ncontexts:\n- name: smbp-sim\n  context:\n    cluster: smbp-sim\n    user: smbp-sim\n    namespace: default\ncurrent-context: smbp-sim\n"
+    )
+}
+
+fn unauthorized() -> Response<Body> {
+    let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
+    Response::builder()
+        .status(401)
+        .header("Content-Type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body.to_string())).boxed_unsync())
+        .expect("valid response")
+}
+
+async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    sim: Arc<Sim>,
+    token: String,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let expected = Arc::new(format!("Bearer {token}"));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stopped => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let sim = sim.clone();
+        let expected = expected.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let sim = sim.clone();
+                    let authorized = request
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        == Some(expected.as_str());
+                    async move {
+                        if authorized {
+                            handle(sim, request).await
+                        } else {
+                            Ok(unauthorized())
+                        }
+                    }
+                });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

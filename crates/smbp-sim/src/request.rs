@@ -1,0 +1,112 @@
+//! A parsed API request (resource, namespace, name, subresource, query, headers, body) and the
+//! reply of a non-streaming handler.
+
+use crate::error::ApiError;
+use crate::resources::ResourceType;
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One request for a resource.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// The resource the URL names.
+    pub rt: ResourceType,
+    /// The namespace in the URL.
+    pub namespace: Option<String>,
+    /// The object name in the URL.
+    pub name: Option<String>,
+    /// `status`, `scale`, `eviction`, ...
+    pub subresource: Option<String>,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+    /// The Content-Type header.
+    pub content_type: String,
+    /// The Accept header.
+    pub accept: String,
+    /// The User-Agent header.
+    pub user_agent: String,
+    /// The request body.
+    pub body: Bytes,
+}
+
+impl ApiRequest {
+    /// A query parameter.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query.get(key).map(String::as_str)
+    }
+
+    /// A boolean query parameter (`true` or `1`).
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("true") | Some("1"))
+    }
+
+    /// Whether the request is a dry run (`dryRun=All`).
+    pub fn dry_run(&self) -> bool {
+        self.param("dryRun") == Some("All")
+    }
+
+    /// The field manager: `fieldManager`, else the User-Agent's program name, else `unknown`.
+    pub fn manager(&self) -> String {
+        if let Some(manager) = self.param("fieldManager").filter(|m| !m.is_empty()) {
+            return manager.to_string();
+        }
+        let program = self.user_agent.split('/').next().unwrap_or_default().trim();
+        if program.is_empty() {
+            "unknown".into()
+        } else {
+            program.into()
+        }
+    }
+
+    /// The body as JSON, or the 400 kube-apiserver sends for bytes that are not.
+    pub fn json_body(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ApiError::bad_request(&format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({})",
+                self.rt.kind,
+                String::from_utf8_lossy(&self.body)
+            ))
+        })
+    }
+}
+
+/// A handler's answer.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status code.
+    pub code: u16,
+    /// The JSON body.
+    pub body: Value,
+    /// `Warning` headers, without the `299 - ` prefix.
+    pub warnings: Vec<String>,
+}
+
+impl Reply {
+    /// A reply without warnings.
+    pub fn new(code: u16, body: Value) -> Self {
+        Reply {
+            code,
+            body,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The object as served through `rt`: the version the URL asked for.
+pub fn served(rt: &ResourceType, object: &Value) -> Value {
+    let mut out = object.clone();
+    if let Some(fields) = out.as_object_mut() {
+        fields.insert("apiVersion".into(), Value::String(rt.api_version()));
+        fields.insert("kind".into(), Value::String(rt.kind.clone()));
+    }
+    out
+}
+
+/// A metadata string field.
+pub fn meta_str<'v>(object: &'v Value, field: &str) -> Option<&'v str> {
+    object.get("metadata")?.get(field)?.as_str()
+}
