@@ -273,6 +273,15 @@ pub async fn handle(
             name.as_deref().unwrap_or_default(),
         )));
     }
+    let content_type = header("content-type");
+    if content_type.starts_with("application/vnd.kubernetes.protobuf")
+        || content_type.starts_with("application/cbor")
+    {
+        // Only JSON is spoken; client-go falls back to JSON on 415.
+        return Ok(error_response(ApiError::unsupported_media_type(&format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+        ))));
+    }
     let request = ApiRequest {
         method: parts.method.clone(),
         rt,
@@ -280,7 +289,7 @@ pub async fn handle(
         name,
         subresource,
         query,
-        content_type: header("content-type"),
+        content_type,
         accept,
         user_agent,
         body,

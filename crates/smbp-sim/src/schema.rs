@@ -385,6 +385,15 @@ fn compiled(pattern: &str) -> Option<Regex> {
     })
 }
 
+/// What CEL rules see of an object: everything, but of metadata only `name` and `generateName`.
+fn cel_view(object: &Value) -> Value {
+    let mut view = object.clone();
+    if let Some(meta) = view.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|k, _| k == "name" || k == "generateName");
+    }
+    view
+}
+
 /// The CEL rules `object` breaks. Compiled schemas are cached per thread under `cache_key`
 /// (which changes whenever the CRD does).
 fn cel(object: &Value, old: Option<&Value>, schema: &Value, cache_key: &str) -> Vec<Cause> {
@@ -395,17 +404,8 @@ fn cel(object: &Value, old: Option<&Value>, schema: &Value, cache_key: &str) -> 
             .or_insert_with(|| Rc::new(kube_cel::compile_schema(schema)))
             .clone()
     });
-    let mut object = object.clone();
-    if let Some(meta) = object.as_object_mut() {
-        meta.retain(|k, _| k != "metadata" && k != "apiVersion" && k != "kind");
-    }
-    let old = old.map(|o| {
-        let mut o = o.clone();
-        if let Some(fields) = o.as_object_mut() {
-            fields.retain(|k, _| k != "metadata" && k != "apiVersion" && k != "kind");
-        }
-        o
-    });
+    let object = cel_view(object);
+    let old = old.map(cel_view);
     match kube_cel::validate_compiled(&compiled, &object, old.as_ref()) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
