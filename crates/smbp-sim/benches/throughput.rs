@@ -18,7 +18,10 @@ async fn main() {
     let client = cluster.client();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "bench"}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "bench"}})).unwrap(),
+        )
         .await
         .unwrap();
     let api: Api<ConfigMap> = Api::namespaced(client, "bench");
@@ -28,7 +31,10 @@ async fn main() {
         .map(|i| {
             let api = api.clone();
             async move {
-                let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i}")}, "data": {"i": i.to_string()}})).unwrap();
+                let cm: ConfigMap = serde_json::from_value(
+                    json!({"metadata": {"name": format!("cm-{i}")}, "data": {"i": i.to_string()}}),
+                )
+                .unwrap();
                 api.create(&PostParams::default(), &cm).await.unwrap();
             }
         })
@@ -36,7 +42,10 @@ async fn main() {
         .count()
         .await;
     let elapsed = start.elapsed().as_secs_f64();
-    println!("creates: {creates} in {elapsed:.2}s = {:.0} creates/s (16 in flight)", creates as f64 / elapsed);
+    println!(
+        "creates: {creates} in {elapsed:.2}s = {:.0} creates/s (16 in flight)",
+        creates as f64 / elapsed
+    );
 
     let start = Instant::now();
     for _ in 0..LISTS {
@@ -44,18 +53,40 @@ async fn main() {
         assert_eq!(list.items.len(), OBJECTS);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    println!("lists of {OBJECTS} objects: {LISTS} in {elapsed:.2}s = {:.2} lists/s", LISTS as f64 / elapsed);
+    println!(
+        "lists of {OBJECTS} objects: {LISTS} in {elapsed:.2}s = {:.2} lists/s",
+        LISTS as f64 / elapsed
+    );
 
-    let rv = api.list_metadata(&ListParams::default().limit(1)).await.unwrap().metadata.resource_version.unwrap();
+    let rv = api
+        .list_metadata(&ListParams::default().limit(1))
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
     let mut streams = Vec::new();
     for _ in 0..WATCHERS {
-        streams.push(api.watch(&WatchParams::default().fields("metadata.name=cm-0"), &rv).await.unwrap().boxed());
+        streams.push(
+            api.watch(&WatchParams::default().fields("metadata.name=cm-0"), &rv)
+                .await
+                .unwrap()
+                .boxed(),
+        );
     }
     let start = Instant::now();
-    api.patch("cm-0", &PatchParams::default(), &Patch::Merge(json!({"data": {"i": "changed"}}))).await.unwrap();
-    let delivered = futures::future::join_all(streams.iter_mut().map(|s| async move {
-        matches!(s.next().await, Some(Ok(WatchEvent::Modified(_))))
-    }))
+    api.patch(
+        "cm-0",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"i": "changed"}})),
+    )
+    .await
+    .unwrap();
+    let delivered = futures::future::join_all(
+        streams
+            .iter_mut()
+            .map(|s| async move { matches!(s.next().await, Some(Ok(WatchEvent::Modified(_)))) }),
+    )
     .await
     .into_iter()
     .filter(|d| *d)

@@ -86,7 +86,7 @@ pub fn field_set(value: &Value, shape: Shape, granularity: Granularity) -> Field
 
 fn collect(value: &Value, shape: Shape, path: &mut Path, g: Granularity, set: &mut FieldSet) {
     match value {
-        Value::Object(map) if !(path.len() > 0 && shape.atomic_map(value)) => {
+        Value::Object(map) if path.is_empty() || !shape.atomic_map(value) => {
             let top_metadata = path.len() == 1 && path[0] == Step::Field("metadata".into());
             if !path.is_empty() && (map.is_empty() || (g == Granularity::AllNodes && !top_metadata))
             {
@@ -171,11 +171,11 @@ fn find_item<'v>(
         (Step::Key(_), ListKind::Map(keys)) => items
             .iter()
             .enumerate()
-            .find(|(_, item)| item_key(item, &keys).is_some_and(|k| k.to_string() == key)),
+            .find(|(_, item)| item_key(item, &keys).is_some_and(|k| k.to_string().as_str() == key)),
         (Step::Value(_), _) => items
             .iter()
             .enumerate()
-            .find(|(_, item)| item.to_string() == key),
+            .find(|(_, item)| item.to_string().as_str() == key),
         _ => None,
     }
 }

@@ -232,7 +232,7 @@ fn merge_list(target: &mut Value, items: &[Value], shape: Shape) -> Result<(), A
 }
 
 /// Orders `items` as `order` lists them (by merge key); unlisted items keep their place after.
-fn reorder(items: &mut Vec<Value>, order: &[Value], shape: Shape) {
+fn reorder(items: &mut [Value], order: &[Value], shape: Shape) {
     let ListKind::Map(keys) = shape.list_kind(items) else {
         return;
     };

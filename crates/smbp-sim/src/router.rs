@@ -256,9 +256,9 @@ pub async fn handle(
         (&Method::DELETE, true) => "delete",
         (&Method::DELETE, false) => "deletecollection",
         _ => {
-            return Ok(error_response(ApiError::method_not_allowed(&format!(
-                "the server does not allow this method on the requested resource"
-            ))));
+            return Ok(error_response(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            )));
         }
     };
     let counted = match &subresource {
@@ -278,9 +278,9 @@ pub async fn handle(
         || content_type.starts_with("application/cbor")
     {
         // Only JSON is spoken; client-go falls back to JSON on 415.
-        return Ok(error_response(ApiError::unsupported_media_type(&format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-        ))));
+        return Ok(error_response(ApiError::unsupported_media_type(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+        )));
     }
     let request = ApiRequest {
         method: parts.method.clone(),

@@ -44,6 +44,9 @@ pub struct Change {
     pub previous: Option<Arc<Value>>,
 }
 
+/// The retained changes after a resourceVersion, and a receiver for the ones to come.
+pub type Replay = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>);
+
 /// (namespace, name); the namespace is empty for cluster-scoped objects.
 pub type ObjectKey = (String, String);
 
@@ -150,10 +153,7 @@ impl Store {
 
     /// The retained changes after `rv`, and a receiver for the ones to come (taken under the same
     /// lock, so nothing falls between them). None when `rv` is older than the history.
-    pub fn changes_since(
-        &self,
-        rv: u64,
-    ) -> Option<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>)> {
+    pub fn changes_since(&self, rv: u64) -> Option<Replay> {
         if rv < self.oldest_servable {
             return None;
         }

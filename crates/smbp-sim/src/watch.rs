@@ -175,10 +175,10 @@ pub fn watch(sim: &Arc<Sim>, req: &ApiRequest) -> Result<mpsc::Receiver<Bytes>, 
                             continue;
                         }
                         last_rv = change.rv;
-                        if let Some(event) = filter.event(&change) {
-                            if tx.send(line(event.as_str(), served(&rt, &change.object))).await.is_err() {
-                                return;
-                            }
+                        if let Some(event) = filter.event(&change)
+                            && tx.send(line(event.as_str(), served(&rt, &change.object))).await.is_err()
+                        {
+                            return;
                         }
                     }
                     // Lagging behind the broadcast: end the stream; the client re-watches.

@@ -22,21 +22,27 @@ async fn webhook(cert: smbp_sim::tls::IssuedCertificate) -> u16 {
             let (stream, _) = listener.accept().await.unwrap();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(stream).await else { return };
-                let service = hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async move {
-                    let body = request.into_body().collect().await.unwrap().to_bytes();
-                    let review: Value = serde_json::from_slice(&body).unwrap();
-                    let request = &review["request"];
-                    let name = request["name"].as_str().unwrap_or_default();
-                    let denied = name.starts_with("deny-");
-                    let mut response = json!({"uid": request["uid"], "allowed": !denied,
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    |request: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = request.into_body().collect().await.unwrap().to_bytes();
+                        let review: Value = serde_json::from_slice(&body).unwrap();
+                        let request = &review["request"];
+                        let name = request["name"].as_str().unwrap_or_default();
+                        let denied = name.starts_with("deny-");
+                        let mut response = json!({"uid": request["uid"], "allowed": !denied,
                         "warnings": [format!("saw {} {}", request["operation"].as_str().unwrap(), name)]});
-                    if denied {
-                        response["status"] = json!({"code": 403, "reason": "Forbidden", "message": "names starting with deny- are not allowed"});
-                    }
-                    let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(answer.to_string()))))
-                });
+                        if denied {
+                            response["status"] = json!({"code": 403, "reason": "Forbidden", "message": "names starting with deny- are not allowed"});
+                        }
+                        let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(answer.to_string()),
+                        )))
+                    },
+                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -65,38 +71,94 @@ async fn webhooks_deny_warn_and_follow_their_failure_policy() {
     let cluster = SimCluster::start().await.unwrap();
     let namespaces: Api<Namespace> = Api::all(cluster.client());
     for (name, label) in [("hooked", "on"), ("plain", "off")] {
-        let ns = serde_json::from_value(json!({"metadata": {"name": name, "labels": {"webhooks": label}}})).unwrap();
-        namespaces.create(&PostParams::default(), &ns).await.unwrap();
+        let ns = serde_json::from_value(
+            json!({"metadata": {"name": name, "labels": {"webhooks": label}}}),
+        )
+        .unwrap();
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
     }
     let port = webhook(cluster.ca().issue(&["127.0.0.1".into()], 1).unwrap()).await;
     let configurations: Api<ValidatingWebhookConfiguration> = Api::all(cluster.client());
     configurations
-        .create(&PostParams::default(), &configuration(&format!("https://127.0.0.1:{port}/validate"), &cluster.ca().cert_pem(), "Fail"))
+        .create(
+            &PostParams::default(),
+            &configuration(
+                &format!("https://127.0.0.1:{port}/validate"),
+                &cluster.ca().cert_pem(),
+                "Fail",
+            ),
+        )
         .await
         .unwrap();
 
     let hooked: Api<ConfigMap> = Api::namespaced(cluster.client(), "hooked");
-    hooked.create(&PostParams::default(), &config_map("fine")).await.unwrap();
-    let error = hooked.create(&PostParams::default(), &config_map("deny-me")).await.unwrap_err();
-    let kube::Error::Api(status) = error else { panic!("an API error") };
+    hooked
+        .create(&PostParams::default(), &config_map("fine"))
+        .await
+        .unwrap();
+    let error = hooked
+        .create(&PostParams::default(), &config_map("deny-me"))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = error else {
+        panic!("an API error")
+    };
     assert_eq!(status.code, 403);
-    assert_eq!(status.message, "admission webhook \"configmaps.example.com\" denied the request: names starting with deny- are not allowed");
+    assert_eq!(
+        status.message,
+        "admission webhook \"configmaps.example.com\" denied the request: names starting with deny- are not allowed"
+    );
     let plain: Api<ConfigMap> = Api::namespaced(cluster.client(), "plain");
-    plain.create(&PostParams::default(), &config_map("deny-me")).await.expect("the namespace selector leaves this namespace alone");
+    plain
+        .create(&PostParams::default(), &config_map("deny-me"))
+        .await
+        .expect("the namespace selector leaves this namespace alone");
 
     // An unreachable webhook: Fail blocks writes, Ignore lets them (and deletions) through.
-    configurations.delete("cm-webhook", &DeleteParams::default()).await.unwrap();
     configurations
-        .create(&PostParams::default(), &configuration("https://127.0.0.1:1/validate", &cluster.ca().cert_pem(), "Fail"))
+        .delete("cm-webhook", &DeleteParams::default())
         .await
         .unwrap();
-    let error = hooked.delete("fine", &DeleteParams::default()).await.unwrap_err();
-    assert!(matches!(error, kube::Error::Api(ref s) if s.code == 500 && s.message.contains("failed calling webhook")), "{error:?}");
-    configurations.delete("cm-webhook", &DeleteParams::default()).await.unwrap();
     configurations
-        .create(&PostParams::default(), &configuration("https://127.0.0.1:1/validate", &cluster.ca().cert_pem(), "Ignore"))
+        .create(
+            &PostParams::default(),
+            &configuration(
+                "https://127.0.0.1:1/validate",
+                &cluster.ca().cert_pem(),
+                "Fail",
+            ),
+        )
         .await
         .unwrap();
-    hooked.delete("fine", &DeleteParams::default()).await.unwrap();
+    let error = hooked
+        .delete("fine", &DeleteParams::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, kube::Error::Api(ref s) if s.code == 500 && s.message.contains("failed calling webhook")),
+        "{error:?}"
+    );
+    configurations
+        .delete("cm-webhook", &DeleteParams::default())
+        .await
+        .unwrap();
+    configurations
+        .create(
+            &PostParams::default(),
+            &configuration(
+                "https://127.0.0.1:1/validate",
+                &cluster.ca().cert_pem(),
+                "Ignore",
+            ),
+        )
+        .await
+        .unwrap();
+    hooked
+        .delete("fine", &DeleteParams::default())
+        .await
+        .unwrap();
     cluster.shutdown().await;
 }

