@@ -371,8 +371,14 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
         .unwrap_or("");
     let kind = applied.get("kind").and_then(Value::as_str).unwrap_or("");
     if api_version.is_empty() || kind.is_empty() {
+        // Go prints a GroupVersionKind as `group/version, Kind=kind`.
+        let group_version = if api_version.contains('/') {
+            api_version.to_string()
+        } else {
+            format!("/{api_version}")
+        };
         return Err(ApiError::bad_request(&format!(
-            "invalid object type: {api_version}, Kind={kind}"
+            "invalid object type: {group_version}, Kind={kind}"
         )));
     }
     check_type(&req.rt, &applied)?;
