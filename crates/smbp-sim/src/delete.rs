@@ -6,7 +6,7 @@
 
 use crate::admission::{self, Operation};
 use crate::error::{ApiError, Cause};
-use crate::request::{ApiRequest, Reply, meta_str, served};
+use crate::request::{ApiRequest, Reply, key_of, meta_str, served};
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::sim::{Sim, now, now_plus};
@@ -79,14 +79,7 @@ fn success(rt: &ResourceType, object: &Value) -> Value {
 pub async fn delete(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let opts = options(req)?;
     let rt = &req.rt;
-    let key = (
-        if rt.namespaced {
-            req.namespace.clone().unwrap_or_default()
-        } else {
-            String::new()
-        },
-        req.name.clone().unwrap_or_default(),
-    );
+    let key = req.object_key();
     let current = sim
         .store()
         .get(&rt.storage_key(), &key)
@@ -261,12 +254,7 @@ pub async fn delete_collection(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply
         .collect();
     let mut items = Vec::new();
     for object in selected {
-        let key = (
-            meta_str(&object, "namespace")
-                .unwrap_or_default()
-                .to_string(),
-            meta_str(&object, "name").unwrap_or_default().to_string(),
-        );
+        let key = key_of(&object);
         admission::review(sim, req, Operation::Delete, &key.1, Some(&object), None).await?;
         if delete_object(sim, rt, &key, &opts, req.dry_run()).is_ok() {
             items.push(crate::read::list_item(rt, &object));

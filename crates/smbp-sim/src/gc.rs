@@ -5,7 +5,7 @@
 //! namespace is emptied, then removed; pods past their grace period are removed.
 
 use crate::delete::{DeletePlan, delete_object};
-use crate::request::meta_str;
+use crate::request::{key_of, meta_str};
 use crate::sim::{Sim, is_past};
 use crate::store::EventType;
 use serde_json::{Value, json};
@@ -30,15 +30,6 @@ pub async fn run(sim: Arc<Sim>) {
             }
         }
     }
-}
-
-fn key_of(object: &Value) -> (String, String) {
-    (
-        meta_str(object, "namespace")
-            .unwrap_or_default()
-            .to_string(),
-        meta_str(object, "name").unwrap_or_default().to_string(),
-    )
 }
 
 fn finalizers(object: &Value) -> Vec<String> {
@@ -162,27 +153,19 @@ fn collect(sim: &Sim) -> bool {
             changed |= finish(sim, resource, object, held);
             continue;
         }
-        if resource == "/namespaces" {
-            let empty = snapshot
+        // A namespace goes once empty; anything else (pods, when no kubelet is simulated) once
+        // its grace period is over.
+        let done = if resource == "/namespaces" {
+            snapshot
                 .iter()
-                .all(|(_, o)| meta_str(o, "namespace") != Some(key.1.as_str()));
-            if empty && held.is_empty() {
-                sim.store().commit(
-                    resource,
-                    key.clone(),
-                    EventType::Deleted,
-                    (**object).clone(),
-                );
-                changed = true;
-            }
-            continue;
-        }
-        // Pods past their grace period (the kubelet's last step when no kubelet is simulated).
-        let grace_over = object
-            .pointer("/metadata/deletionTimestamp")
-            .and_then(Value::as_str)
-            .is_some_and(is_past);
-        if held.is_empty() && grace_over {
+                .all(|(_, o)| meta_str(o, "namespace") != Some(key.1.as_str()))
+        } else {
+            object
+                .pointer("/metadata/deletionTimestamp")
+                .and_then(Value::as_str)
+                .is_some_and(is_past)
+        };
+        if held.is_empty() && done {
             sim.store().commit(
                 resource,
                 key.clone(),

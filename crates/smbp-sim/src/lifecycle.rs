@@ -2,7 +2,7 @@
 //! `NamesAccepted` and `Established` (or why not); a deleted CRD stops being served and takes its
 //! custom resources with it.
 
-use crate::request::meta_str;
+use crate::request::{key_of, meta_str};
 use crate::resources::ResourceType;
 use crate::sim::{Sim, now};
 use crate::store::EventType;
@@ -45,12 +45,7 @@ pub fn after_delete(sim: &Sim, rt: &ResourceType, deleted: &Value) {
     let resource = format!("{group}/{plural}");
     let mut store = sim.store();
     for object in store.list(&resource, None) {
-        let key = (
-            meta_str(&object, "namespace")
-                .unwrap_or_default()
-                .to_string(),
-            meta_str(&object, "name").unwrap_or_default().to_string(),
-        );
+        let key = key_of(&object);
         store.commit(&resource, key, EventType::Deleted, (*object).clone());
     }
 }

@@ -15,14 +15,7 @@ use std::sync::Arc;
 /// GET of one object.
 pub fn get(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let rt = &req.rt;
-    let key = (
-        if rt.namespaced {
-            req.namespace.clone().unwrap_or_default()
-        } else {
-            String::new()
-        },
-        req.name.clone().unwrap_or_default(),
-    );
+    let key = req.object_key();
     let object = sim
         .store()
         .get(&rt.storage_key(), &key)

@@ -62,6 +62,16 @@ impl ApiRequest {
         }
     }
 
+    /// The store key of the object the URL names (no namespace for cluster-scoped resources).
+    pub fn object_key(&self) -> (String, String) {
+        let namespace = if self.rt.namespaced {
+            self.namespace.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (namespace, self.name.clone().unwrap_or_default())
+    }
+
     /// The body as JSON, or the 400 kube-apiserver sends for bytes that are not.
     pub fn json_body(&self) -> Result<Value, ApiError> {
         serde_json::from_slice(&self.body).map_err(|e| {
@@ -104,6 +114,16 @@ pub fn served(rt: &ResourceType, object: &Value) -> Value {
         fields.insert("kind".into(), Value::String(rt.kind.clone()));
     }
     out
+}
+
+/// The store key of a stored object: (namespace, name).
+pub fn key_of(object: &Value) -> (String, String) {
+    (
+        meta_str(object, "namespace")
+            .unwrap_or_default()
+            .to_string(),
+        meta_str(object, "name").unwrap_or_default().to_string(),
+    )
 }
 
 /// A metadata string field.

@@ -48,6 +48,9 @@ pub struct ResourceType {
     pub field_selectors: Vec<String>,
     /// The custom resource's structural schema (`openAPIV3Schema`), for CRDs only.
     pub schema: Option<Arc<Value>>,
+    /// Identifies this exact schema (group, plural, version and a hash of the schema), so
+    /// compiled CEL rules can be cached and are recompiled when the CRD changes.
+    pub schema_key: String,
     /// The CRD's `additionalPrinterColumns`, for tables.
     pub printer_columns: Vec<Value>,
     /// Whether this is served from a CRD (its representation and error messages differ a little).
@@ -122,6 +125,7 @@ impl Builtin {
             requires_resource_version_on_update: false,
             field_selectors: vec![],
             schema: None,
+            schema_key: String::new(),
             printer_columns: vec![],
             custom: false,
         })
@@ -415,6 +419,11 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
                 .into(),
             label_selector: s["labelSelectorPath"].as_str().map(String::from),
         });
+        let schema = version.pointer("/schema/openAPIV3Schema").cloned();
+        let schema_key = format!(
+            "{group}/{plural}/{name}#{:x}",
+            schema.as_ref().map_or(0, |s| hash(&s.to_string()))
+        );
         served.push(ResourceType {
             group: group.into(),
             version: name.into(),
@@ -432,10 +441,8 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             tracks_generation: true,
             requires_resource_version_on_update: true,
             field_selectors: vec![],
-            schema: version
-                .pointer("/schema/openAPIV3Schema")
-                .cloned()
-                .map(Arc::new),
+            schema: schema.map(Arc::new),
+            schema_key,
             printer_columns: version["additionalPrinterColumns"]
                 .as_array()
                 .cloned()
@@ -444,6 +451,13 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
         });
     }
     Ok(served)
+}
+
+fn hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]

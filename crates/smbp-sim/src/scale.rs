@@ -51,14 +51,7 @@ pub async fn handle(sim: &Arc<Sim>, req: &ApiRequest, verb: &str) -> Result<Repl
     if rt.scale.is_none() {
         return Err(ApiError::page_not_found());
     }
-    let key = (
-        if rt.namespaced {
-            req.namespace.clone().unwrap_or_default()
-        } else {
-            String::new()
-        },
-        req.name.clone().unwrap_or_default(),
-    );
+    let key = req.object_key();
     let current = sim
         .store()
         .get(&rt.storage_key(), &key)

@@ -153,18 +153,7 @@ pub fn validate(
                 walk(child, sub, key, &mut causes);
             }
         }
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(name) = required.as_str()
-                && !fields.contains_key(name)
-            {
-                causes.push(Cause::new("FieldValueRequired", name, "Required value"));
-            }
-        }
+        required(schema, fields, "", &mut causes);
     }
     if causes.iter().any(|c| BLOCKING.contains(&c.reason.as_str())) {
         causes.push(Cause::new(
@@ -176,6 +165,32 @@ pub fn validate(
     }
     causes.extend(cel(object, old, schema, cache_key));
     causes
+}
+
+/// A `Required value` cause for every required field missing from `fields` (at `path`, empty at
+/// the root).
+fn required(
+    schema: &Value,
+    fields: &serde_json::Map<String, Value>,
+    path: &str,
+    causes: &mut Vec<Cause>,
+) {
+    for name in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !fields.contains_key(name) {
+            let field = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            causes.push(Cause::new("FieldValueRequired", field, "Required value"));
+        }
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -246,22 +261,7 @@ fn walk(value: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
     match value {
         Value::Object(fields) => {
             let properties = schema.get("properties").and_then(Value::as_object);
-            for required in schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = required.as_str()
-                    && !fields.contains_key(name)
-                {
-                    causes.push(Cause::new(
-                        "FieldValueRequired",
-                        format!("{path}.{name}"),
-                        "Required value",
-                    ));
-                }
-            }
+            required(schema, fields, path, causes);
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             for (key, child) in fields {
                 if let Some(sub) = properties.and_then(|p| p.get(key)).or(additional) {

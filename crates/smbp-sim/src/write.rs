@@ -119,13 +119,7 @@ fn normalize(
             _ => warnings.extend(pruned.iter().map(|p| format!("unknown field \"{p}\""))),
         }
         schema::apply_defaults(object, schema);
-        let key = format!("{}/{}/{}", rt.group, rt.plural, rt.version);
-        causes.extend(schema::validate(
-            object,
-            old,
-            schema,
-            &key_with_schema(&key, schema),
-        ));
+        causes.extend(schema::validate(object, old, schema, &rt.schema_key));
     } else {
         causes.extend(validation::builtin(rt, object, old));
     }
@@ -134,14 +128,6 @@ fn normalize(
     } else {
         Err(ApiError::invalid(rt, &name, &causes))
     }
-}
-
-/// A cache key that changes when the schema does.
-fn key_with_schema(key: &str, schema: &Value) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    schema.to_string().hash(&mut hasher);
-    format!("{key}#{:x}", hasher.finish())
 }
 
 /// POST: creates an object.
@@ -407,7 +393,9 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let force = req.flag("force");
     let exists = {
         let store = sim.store();
-        store.get(&req.rt.storage_key(), &object_key(req)).is_some()
+        store
+            .get(&req.rt.storage_key(), &req.object_key())
+            .is_some()
     };
     if !exists {
         if req.subresource.is_some() {
@@ -444,17 +432,6 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     .await
 }
 
-fn object_key(req: &ApiRequest) -> (String, String) {
-    (
-        if req.rt.namespaced {
-            req.namespace.clone().unwrap_or_default()
-        } else {
-            String::new()
-        },
-        req.name.clone().unwrap_or_default(),
-    )
-}
-
 /// The shared update path: read the current object, compute the new one with `change`, apply
 /// kube-apiserver's rules, admit it, and commit if nobody changed the object meanwhile.
 async fn modify(
@@ -464,7 +441,7 @@ async fn modify(
     mutation: Mutation,
 ) -> Result<Reply, ApiError> {
     let rt = &req.rt;
-    let key = object_key(req);
+    let key = req.object_key();
     let name = key.1.clone();
     for _ in 0..RETRIES {
         let current = sim

@@ -62,6 +62,26 @@ fn configuration(url: &str, ca_pem: &str, failure_policy: &str) -> ValidatingWeb
     .unwrap()
 }
 
+/// Swaps the webhook configuration for one calling `url` with `failure_policy`.
+async fn replace_configuration(
+    configurations: &Api<ValidatingWebhookConfiguration>,
+    url: &str,
+    ca_pem: &str,
+    failure_policy: &str,
+) {
+    configurations
+        .delete("cm-webhook", &DeleteParams::default())
+        .await
+        .unwrap();
+    configurations
+        .create(
+            &PostParams::default(),
+            &configuration(url, ca_pem, failure_policy),
+        )
+        .await
+        .unwrap();
+}
+
 fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
 }
@@ -118,21 +138,13 @@ async fn webhooks_deny_warn_and_follow_their_failure_policy() {
         .expect("the namespace selector leaves this namespace alone");
 
     // An unreachable webhook: Fail blocks writes, Ignore lets them (and deletions) through.
-    configurations
-        .delete("cm-webhook", &DeleteParams::default())
-        .await
-        .unwrap();
-    configurations
-        .create(
-            &PostParams::default(),
-            &configuration(
-                "https://127.0.0.1:1/validate",
-                &cluster.ca().cert_pem(),
-                "Fail",
-            ),
-        )
-        .await
-        .unwrap();
+    replace_configuration(
+        &configurations,
+        "https://127.0.0.1:1/validate",
+        &cluster.ca().cert_pem(),
+        "Fail",
+    )
+    .await;
     let error = hooked
         .delete("fine", &DeleteParams::default())
         .await
@@ -141,21 +153,13 @@ async fn webhooks_deny_warn_and_follow_their_failure_policy() {
         matches!(error, kube::Error::Api(ref s) if s.code == 500 && s.message.contains("failed calling webhook")),
         "{error:?}"
     );
-    configurations
-        .delete("cm-webhook", &DeleteParams::default())
-        .await
-        .unwrap();
-    configurations
-        .create(
-            &PostParams::default(),
-            &configuration(
-                "https://127.0.0.1:1/validate",
-                &cluster.ca().cert_pem(),
-                "Ignore",
-            ),
-        )
-        .await
-        .unwrap();
+    replace_configuration(
+        &configurations,
+        "https://127.0.0.1:1/validate",
+        &cluster.ca().cert_pem(),
+        "Ignore",
+    )
+    .await;
     hooked
         .delete("fine", &DeleteParams::default())
         .await
