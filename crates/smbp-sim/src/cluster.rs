@@ -4,6 +4,9 @@
 //! fault switches, request counters, shutdown.
 
 use crate::accounting::Accounting;
+use crate::controllers::api::Api;
+use crate::controllers::{Controllers, Controls, KubeletTiming, NodePool};
+use crate::crds::ThirdPartyCrds;
 use crate::faults::Faults;
 use crate::router::{Body, handle};
 use crate::sim::Sim;
@@ -42,6 +45,9 @@ pub enum StartError {
     /// kube-rs could not build a client from the kubeconfig.
     #[error("cannot build a client from the kubeconfig: {0}")]
     Client(String),
+    /// A vendored third-party CRD was refused.
+    #[error("cannot install the third-party CRD {0}")]
+    Crd(String),
 }
 
 /// How to start a cluster.
@@ -53,6 +59,17 @@ pub struct SimOptions {
     pub kubeconfig: Option<PathBuf>,
     /// How many changes watches can replay (older resourceVersions answer 410).
     pub watch_history: usize,
+    /// How many times faster than real time the cluster's clock runs (timestamps, pod start-up,
+    /// grace periods, minReadySeconds, certificate lifetimes); at least 1.
+    pub time_scale: f64,
+    /// The simulated controllers that run; none by default (an API server only).
+    pub controllers: Controllers,
+    /// The third-party CRDs installed at start; none by default.
+    pub crds: ThirdPartyCrds,
+    /// The simulated nodes (registered when `controllers.nodes` is on).
+    pub nodes: NodePool,
+    /// How long the simulated kubelet takes.
+    pub kubelet: KubeletTiming,
 }
 
 impl Default for SimOptions {
@@ -61,7 +78,29 @@ impl Default for SimOptions {
             port: 0,
             kubeconfig: None,
             watch_history: 100_000,
+            time_scale: 1.0,
+            controllers: Controllers::none(),
+            crds: ThirdPartyCrds::none(),
+            nodes: NodePool::default(),
+            kubelet: KubeletTiming::default(),
         }
+    }
+}
+
+impl SimOptions {
+    /// A whole cluster: every controller and every third-party CRD, at real-time speed.
+    pub fn full_cluster() -> Self {
+        SimOptions {
+            controllers: Controllers::all(),
+            crds: ThirdPartyCrds::all(),
+            ..Self::default()
+        }
+    }
+
+    /// The same options with the clock running `scale` times faster than real time.
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
     }
 }
 
@@ -119,8 +158,17 @@ impl SimCluster {
             },
         )?;
 
-        let sim = Arc::new(Sim::new(options.watch_history));
+        let sim = Arc::new(Sim::new(options.watch_history, options.time_scale));
         let gc = tokio::spawn(crate::gc::run(sim.clone()));
+        let setup = Api::new(sim.clone(), "smbp-sim/v1");
+        crate::crds::install(&setup, &options.crds)
+            .await
+            .map_err(StartError::Crd)?;
+        let mut tasks = vec![gc];
+        tasks.extend(
+            crate::controllers::start(&sim, &options.controllers, &options.nodes, &options.kubelet)
+                .await,
+        );
         let (stop, stopped) = oneshot::channel();
         let server = tokio::spawn(serve(listener, tls, sim.clone(), token.clone(), stopped));
 
@@ -142,7 +190,10 @@ impl SimCluster {
             ca,
             client,
             stop: Some(stop),
-            tasks: vec![server, gc],
+            tasks: {
+                tasks.push(server);
+                tasks
+            },
         })
     }
 }
@@ -198,6 +249,45 @@ impl SimHandle {
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.sim.store().resource_version()
+    }
+
+    /// The switches that steer the simulated controllers (image behaviours, CPU figures).
+    pub fn controls(&self) -> &Controls {
+        &self.sim.controls
+    }
+
+    /// The cluster's current (simulated) time.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.sim.clock.now()
+    }
+
+    /// How many times faster than real time the cluster's clock runs.
+    pub fn time_scale(&self) -> f64 {
+        self.sim.clock.scale()
+    }
+
+    /// The real time a simulated duration takes.
+    pub fn real_duration(&self, simulated: std::time::Duration) -> std::time::Duration {
+        self.sim.clock.real(simulated)
+    }
+
+    /// Marks a simulated node Ready or NotReady (tainted `node.kubernetes.io/unreachable`), as
+    /// a node that stops reporting would be; its pods lose readiness.
+    pub async fn set_node_ready(&self, node: &str, ready: bool) -> Result<(), String> {
+        let api = Api::new(self.sim.clone(), "smbp-sim/v1");
+        crate::controllers::set_node_ready(&api, node, ready)
+            .await
+            .map_err(|e| {
+                e.body["message"]
+                    .as_str()
+                    .unwrap_or("node update failed")
+                    .to_string()
+            })
+    }
+
+    /// Installs third-party CRDs after start (for tests where an API appears later).
+    pub async fn install_crds(&self, crds: &ThirdPartyCrds) -> Result<(), String> {
+        crate::crds::install(&Api::new(self.sim.clone(), "smbp-sim/v1"), crds).await
     }
 
     /// Stops serving and waits for the server to end.

@@ -9,7 +9,7 @@ use crate::error::{ApiError, Cause};
 use crate::request::{ApiRequest, Reply, key_of, meta_str, served};
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::sim::{Sim, now, now_plus};
+use crate::sim::Sim;
 use crate::store::EventType;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -182,7 +182,28 @@ pub fn delete_object(
     } else {
         0
     };
-    if already_deleting
+    // A zero grace period ends a pod's graceful termination (what the kubelet sends once the
+    // containers have stopped): it goes at once, or waits only for its finalizers.
+    let grace_ended = already_deleting
+        && bound_pod
+        && plan.grace_period == Some(0)
+        && object.pointer("/metadata/deletionGracePeriodSeconds") != Some(&json!(0));
+    if grace_ended && finalizers.is_empty() {
+        if dry_run {
+            return Ok(Reply::new(200, served(rt, &object)));
+        }
+        let deleted = store.commit(&rt.storage_key(), key.clone(), EventType::Deleted, object);
+        drop(store);
+        sim.gc_wake.notify_one();
+        return Ok(Reply::new(200, served(rt, &deleted)));
+    }
+    if grace_ended {
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("stored objects have metadata");
+        meta.insert("deletionTimestamp".into(), json!(sim.clock.now_rfc3339()));
+        meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+    } else if already_deleting
         && finalizers.len()
             == object
                 .pointer("/metadata/finalizers")
@@ -209,7 +230,11 @@ pub fn delete_object(
         if !already_deleting {
             meta.insert(
                 "deletionTimestamp".into(),
-                json!(if grace > 0 { now_plus(grace) } else { now() }),
+                json!(if grace > 0 {
+                    sim.clock.now_plus(grace)
+                } else {
+                    sim.clock.now_rfc3339()
+                }),
             );
             if !is_namespace {
                 meta.insert("deletionGracePeriodSeconds".into(), json!(grace));

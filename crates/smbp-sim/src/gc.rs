@@ -6,7 +6,7 @@
 
 use crate::delete::{DeletePlan, delete_object};
 use crate::request::{key_of, meta_str};
-use crate::sim::{Sim, is_past};
+use crate::sim::Sim;
 use crate::store::EventType;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -159,11 +159,18 @@ fn collect(sim: &Sim) -> bool {
             snapshot
                 .iter()
                 .all(|(_, o)| meta_str(o, "namespace") != Some(key.1.as_str()))
+        } else if resource == "/pods"
+            && sim
+                .kubelet_running
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            // The kubelet ends the pod's termination.
+            false
         } else {
             object
                 .pointer("/metadata/deletionTimestamp")
                 .and_then(Value::as_str)
-                .is_some_and(is_past)
+                .is_some_and(|t| sim.clock.is_past(t))
         };
         if held.is_empty() && done {
             sim.store().commit(

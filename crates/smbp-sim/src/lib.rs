@@ -14,10 +14,14 @@
 
 mod accounting;
 mod admission;
+mod clock;
 mod cluster;
+pub mod controllers;
+mod crds;
 mod delete;
 mod discovery;
 mod error;
+mod eviction;
 mod faults;
 mod fields;
 mod gc;
@@ -41,4 +45,6 @@ mod write;
 
 pub use accounting::{Accounting, RequestKey, is_write};
 pub use cluster::{SimCluster, SimHandle, SimOptions, StartError};
+pub use controllers::{Controllers, Controls, ImageBehaviour, KubeletTiming, NodePool};
+pub use crds::ThirdPartyCrds;
 pub use faults::{FaultRule, Faults};

@@ -4,7 +4,7 @@
 
 use crate::request::{key_of, meta_str};
 use crate::resources::ResourceType;
-use crate::sim::{Sim, now};
+use crate::sim::Sim;
 use crate::store::EventType;
 use serde_json::{Value, json};
 
@@ -53,7 +53,7 @@ pub fn after_delete(sim: &Sim, rt: &ResourceType, deleted: &Value) {
 /// Serves the CRD and writes its status conditions.
 fn establish(sim: &Sim, crd: &Value) {
     let outcome = sim.registry_mut().register_crd(crd);
-    let time = now();
+    let time = sim.clock.now_rfc3339();
     let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
     let conditions = match &outcome {
         Ok(()) => json!([

@@ -313,21 +313,30 @@ pub async fn handle(
             Err(error) => error_response(error),
         });
     }
-    let outcome = match (verb, request.subresource.as_deref()) {
-        (_, Some("scale")) => scale::handle(&sim, &request, verb).await,
-        (_, Some(sub)) if sub != "status" => Err(ApiError::page_not_found()),
-        ("get", _) => read::get(&sim, &request),
-        ("list", _) => read::list(&sim, &request),
-        ("create", _) => write::create(&sim, &request).await,
-        ("update", _) => write::update(&sim, &request).await,
-        ("patch", _) => write::patch(&sim, &request).await,
-        ("delete", _) => delete::delete(&sim, &request).await,
-        _ => delete::delete_collection(&sim, &request).await,
-    };
-    Ok(match outcome {
+    Ok(match dispatch(&sim, &request, verb).await {
         Ok(reply) => reply_response(reply),
         Err(error) => error_response(error),
     })
+}
+
+/// Serves one non-watch request; the HTTP front end and the in-process controllers share it.
+pub async fn dispatch(sim: &Arc<Sim>, request: &ApiRequest, verb: &str) -> Result<Reply, ApiError> {
+    match (verb, request.subresource.as_deref()) {
+        (_, Some("scale")) => scale::handle(sim, request, verb).await,
+        ("create", Some("eviction"))
+            if request.rt.group.is_empty() && request.rt.plural == "pods" =>
+        {
+            crate::eviction::evict(sim, request).await
+        }
+        (_, Some(sub)) if sub != "status" => Err(ApiError::page_not_found()),
+        ("get", _) => read::get(sim, request),
+        ("list", _) => read::list(sim, request),
+        ("create", _) => write::create(sim, request).await,
+        ("update", _) => write::update(sim, request).await,
+        ("patch", _) => write::patch(sim, request).await,
+        ("delete", _) => delete::delete(sim, request).await,
+        _ => delete::delete_collection(sim, request).await,
+    }
 }
 
 /// The answer of an injected fault.

@@ -1,6 +1,7 @@
 //! The shared state of one simulated cluster: the store, the registry of served resources (built-in
 //! plus CRDs), fault switches, request accounting, and the wake-up of the garbage collector.
 
+use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::resources::{ResourceType, builtins, from_crd};
 use crate::store::Store;
@@ -85,17 +86,28 @@ pub struct Sim {
     pub accounting: crate::accounting::Accounting,
     /// Wakes the garbage collector after deletions.
     pub gc_wake: Notify,
+    /// The simulated clock every timestamp and controller delay reads.
+    pub clock: Clock,
+    /// The switches tests turn to steer the simulated controllers.
+    pub controls: crate::controllers::Controls,
+    /// Whether the simulated kubelet runs; without it the garbage collector removes pods once
+    /// their grace period is over.
+    pub kubelet_running: std::sync::atomic::AtomicBool,
 }
 
 impl Sim {
-    /// A cluster with only built-in resources, retaining `history` changes for watches.
-    pub fn new(history: usize) -> Self {
+    /// A cluster with only built-in resources, retaining `history` changes for watches, its clock running
+    /// `time_scale` times faster than real time.
+    pub fn new(history: usize, time_scale: f64) -> Self {
         Sim {
             store: Mutex::new(Store::new(history)),
             registry: RwLock::new(Registry::with_builtins()),
             faults: Faults::default(),
             accounting: Default::default(),
             gc_wake: Notify::new(),
+            clock: Clock::new(time_scale),
+            controls: Default::default(),
+            kubelet_running: Default::default(),
         }
     }
 
@@ -113,27 +125,4 @@ impl Sim {
     pub fn registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
         self.registry.write().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// The current time as kube-apiserver writes timestamps (RFC 3339, seconds, UTC).
-pub fn now() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| jiff::Timestamp::now())
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-/// `now()` plus `seconds`.
-pub fn now_plus(seconds: i64) -> String {
-    (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds))
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-/// Whether an RFC 3339 timestamp lies in the past.
-pub fn is_past(timestamp: &str) -> bool {
-    timestamp
-        .parse::<jiff::Timestamp>()
-        .is_ok_and(|t| t <= jiff::Timestamp::now())
 }

@@ -65,15 +65,29 @@ impl CertificateAuthority {
 
     /// A serving certificate for these DNS names and IP addresses, valid for `days`.
     pub fn issue(&self, names: &[String], days: i64) -> Result<IssuedCertificate, rcgen::Error> {
+        let now = time_now();
+        self.issue_between(
+            names,
+            now - std::time::Duration::from_secs(60),
+            now + std::time::Duration::from_secs((days.max(0) as u64) * 86_400),
+        )
+    }
+
+    /// A certificate for these DNS names and IP addresses, valid between two instants.
+    pub fn issue_between(
+        &self,
+        names: &[String],
+        not_before: time::OffsetDateTime,
+        not_after: time::OffsetDateTime,
+    ) -> Result<IssuedCertificate, rcgen::Error> {
         let mut params = CertificateParams::new(names.to_vec())?;
         if let Some(first) = names.first() {
             params
                 .distinguished_name
                 .push(DnType::CommonName, first.as_str());
         }
-        let now = time_now();
-        params.not_before = now - std::time::Duration::from_secs(60);
-        params.not_after = now + std::time::Duration::from_secs((days.max(0) as u64) * 86_400);
+        params.not_before = not_before;
+        params.not_after = not_after;
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(IssuedCertificate {

@@ -11,7 +11,7 @@ use crate::request::{ApiRequest, Reply, meta_str, served};
 use crate::resources::ResourceType;
 use crate::schema;
 use crate::shape::Shape;
-use crate::sim::{Sim, now};
+use crate::sim::Sim;
 use crate::store::EventType;
 use crate::validation;
 use serde_json::{Map, Value, json};
@@ -135,7 +135,7 @@ pub async fn create(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError>
     let body = req.json_body()?;
     check_type(&req.rt, &body)?;
     let manager = req.manager();
-    let time = now();
+    let time = sim.clock.now_rfc3339();
     let mut object = body;
     managed::record_update(
         None,
@@ -208,7 +208,7 @@ async fn create_object(
             }
         }
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-        meta.insert("creationTimestamp".into(), json!(now()));
+        meta.insert("creationTimestamp".into(), json!(sim.clock.now_rfc3339()));
         meta.remove("deletionTimestamp");
         meta.remove("deletionGracePeriodSeconds");
         if rt.tracks_generation {
@@ -401,7 +401,7 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
         if req.subresource.is_some() {
             return Err(ApiError::not_found(&req.rt, &name));
         }
-        let time = now();
+        let time = sim.clock.now_rfc3339();
         let mut merged = managed::apply(
             &json!({"metadata": {}}),
             &applied,
@@ -418,7 +418,7 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
         sim,
         req,
         move |current| {
-            let time = now();
+            let time = sim.clock.now_rfc3339();
             managed::apply(
                 current,
                 &applied,
@@ -476,7 +476,7 @@ async fn modify(
         validation::default_builtin(rt, &mut new);
         if mutation == Mutation::Update {
             let manager = req.manager();
-            let time = now();
+            let time = sim.clock.now_rfc3339();
             managed::record_update(
                 Some(&current),
                 &mut new,

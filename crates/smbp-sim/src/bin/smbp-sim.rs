@@ -1,4 +1,5 @@
-//! `smbp-sim serve --port N --kubeconfig PATH`: runs a simulated cluster until interrupted, for
+//! `smbp-sim serve --port N --kubeconfig PATH [--api-only] [--time-scale X]`: runs a simulated
+//! cluster (by default with every simulated controller and third-party CRD) until interrupted, for
 //! kubectl sessions, the operator binary, and manual exploration.
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,13 @@ enum Command {
         /// How many changes watches can replay before answering 410 Gone.
         #[arg(long, default_value_t = 100_000)]
         watch_history: usize,
+        /// Serve only the API (no nodes, kubelets, workload controllers, cert-manager, Strimzi,
+        /// and no third-party CRDs), like envtest.
+        #[arg(long)]
+        api_only: bool,
+        /// How many times faster than real time the cluster's clock runs.
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
     },
 }
 
@@ -37,11 +45,20 @@ async fn main() -> std::process::ExitCode {
         port,
         kubeconfig,
         watch_history,
+        api_only,
+        time_scale,
     } = Cli::parse().command;
+    let base = if api_only {
+        smbp_sim::SimOptions::default()
+    } else {
+        smbp_sim::SimOptions::full_cluster()
+    };
     let options = smbp_sim::SimOptions {
         port,
         kubeconfig: Some(kubeconfig.clone()),
         watch_history,
+        time_scale,
+        ..base
     };
     let cluster = match smbp_sim::SimCluster::start_with(options).await {
         Ok(cluster) => cluster,

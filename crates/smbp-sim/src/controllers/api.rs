@@ -1,0 +1,271 @@
+//! The controllers' client: reads come straight from the store (cheap shared JSON), writes go
+//! through the same request path as HTTP clients (validation, defaulting, managedFields under the
+//! controller's own manager name, admission webhooks, watch events), without HTTP or accounting.
+
+use crate::error::ApiError;
+use crate::request::{ApiRequest, Reply};
+use crate::resources::ResourceType;
+use crate::router::dispatch;
+use crate::sim::Sim;
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A resource, as (group, version, plural).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvr(pub &'static str, pub &'static str, pub &'static str);
+
+impl Gvr {
+    /// The store's key for the resource (`group/plural`).
+    pub fn storage_key(&self) -> String {
+        format!("{}/{}", self.0, self.2)
+    }
+}
+
+/// Resources the controllers use.
+pub mod gvr {
+    use super::Gvr;
+    /// Nodes.
+    pub const NODES: Gvr = Gvr("", "v1", "nodes");
+    /// Pods.
+    pub const PODS: Gvr = Gvr("", "v1", "pods");
+    /// Services.
+    pub const SERVICES: Gvr = Gvr("", "v1", "services");
+    /// Secrets.
+    pub const SECRETS: Gvr = Gvr("", "v1", "secrets");
+    /// PersistentVolumeClaims.
+    pub const PVCS: Gvr = Gvr("", "v1", "persistentvolumeclaims");
+    /// PersistentVolumes.
+    pub const PVS: Gvr = Gvr("", "v1", "persistentvolumes");
+    /// StorageClasses.
+    pub const STORAGE_CLASSES: Gvr = Gvr("storage.k8s.io", "v1", "storageclasses");
+    /// StatefulSets.
+    pub const STATEFULSETS: Gvr = Gvr("apps", "v1", "statefulsets");
+    /// Deployments.
+    pub const DEPLOYMENTS: Gvr = Gvr("apps", "v1", "deployments");
+    /// ReplicaSets.
+    pub const REPLICASETS: Gvr = Gvr("apps", "v1", "replicasets");
+    /// ControllerRevisions.
+    pub const REVISIONS: Gvr = Gvr("apps", "v1", "controllerrevisions");
+    /// Jobs.
+    pub const JOBS: Gvr = Gvr("batch", "v1", "jobs");
+    /// HorizontalPodAutoscalers.
+    pub const HPAS: Gvr = Gvr("autoscaling", "v2", "horizontalpodautoscalers");
+    /// PodDisruptionBudgets.
+    pub const PDBS: Gvr = Gvr("policy", "v1", "poddisruptionbudgets");
+    /// EndpointSlices.
+    pub const ENDPOINT_SLICES: Gvr = Gvr("discovery.k8s.io", "v1", "endpointslices");
+    /// Ingresses.
+    pub const INGRESSES: Gvr = Gvr("networking.k8s.io", "v1", "ingresses");
+    /// Gateway API Gateways.
+    pub const GATEWAYS: Gvr = Gvr("gateway.networking.k8s.io", "v1", "gateways");
+    /// Gateway API HTTPRoutes.
+    pub const HTTPROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "httproutes");
+    /// Gateway API GRPCRoutes.
+    pub const GRPCROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "grpcroutes");
+    /// cert-manager Issuers.
+    pub const ISSUERS: Gvr = Gvr("cert-manager.io", "v1", "issuers");
+    /// cert-manager ClusterIssuers.
+    pub const CLUSTER_ISSUERS: Gvr = Gvr("cert-manager.io", "v1", "clusterissuers");
+    /// cert-manager Certificates.
+    pub const CERTIFICATES: Gvr = Gvr("cert-manager.io", "v1", "certificates");
+    /// Strimzi Kafka clusters.
+    pub const KAFKAS: Gvr = Gvr("kafka.strimzi.io", "v1", "kafkas");
+    /// Strimzi KafkaTopics.
+    pub const KAFKA_TOPICS: Gvr = Gvr("kafka.strimzi.io", "v1", "kafkatopics");
+    /// Strimzi KafkaUsers.
+    pub const KAFKA_USERS: Gvr = Gvr("kafka.strimzi.io", "v1", "kafkausers");
+}
+
+/// One controller's connection to the cluster.
+#[derive(Clone)]
+pub struct Api {
+    sim: Arc<Sim>,
+    /// The User-Agent, whose program name becomes the field manager.
+    agent: &'static str,
+}
+
+impl Api {
+    /// A client writing as `agent` (e.g. `kube-controller-manager/v1.36.2`).
+    pub fn new(sim: Arc<Sim>, agent: &'static str) -> Self {
+        Api { sim, agent }
+    }
+
+    /// The cluster.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// One stored object.
+    pub fn get(&self, resource: Gvr, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.sim.store().get(
+            &resource.storage_key(),
+            &(namespace.to_string(), name.to_string()),
+        )
+    }
+
+    /// Every stored object of a resource, in one namespace or all.
+    pub fn list(&self, resource: Gvr, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        self.sim.store().list(&resource.storage_key(), namespace)
+    }
+
+    /// Whether the resource is served (a CRD may be absent).
+    pub fn serves(&self, resource: Gvr) -> bool {
+        self.resource_type(resource).is_some()
+    }
+
+    fn resource_type(&self, resource: Gvr) -> Option<ResourceType> {
+        self.sim
+            .registry()
+            .lookup(resource.0, resource.1, resource.2)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        resource: Gvr,
+        namespace: &str,
+        name: Option<&str>,
+        subresource: Option<&str>,
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: Option<&Value>,
+        verb: &str,
+    ) -> Result<Reply, ApiError> {
+        let rt = self.resource_type(resource).ok_or_else(|| {
+            ApiError::status(
+                404,
+                Some("NotFound"),
+                "the server could not find the requested resource",
+                None,
+            )
+        })?;
+        let request = ApiRequest {
+            method,
+            rt,
+            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+            name: name.map(String::from),
+            subresource: subresource.map(String::from),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<HashMap<_, _>>(),
+            content_type: content_type.to_string(),
+            accept: "application/json".into(),
+            user_agent: self.agent.to_string(),
+            body: body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+        };
+        dispatch(&self.sim, &request, verb).await
+    }
+
+    /// Creates an object in `namespace` ("" for cluster-scoped ones).
+    pub async fn create(
+        &self,
+        resource: Gvr,
+        namespace: &str,
+        object: &Value,
+    ) -> Result<Value, ApiError> {
+        self.send(
+            Method::POST,
+            resource,
+            namespace,
+            None,
+            None,
+            &[],
+            "application/json",
+            Some(object),
+            "create",
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// Replaces an object (its resourceVersion is the precondition).
+    pub async fn replace(&self, resource: Gvr, object: &Value) -> Result<Value, ApiError> {
+        self.put(resource, object, None).await
+    }
+
+    /// Replaces an object's status (its resourceVersion is the precondition).
+    pub async fn replace_status(&self, resource: Gvr, object: &Value) -> Result<Value, ApiError> {
+        self.put(resource, object, Some("status")).await
+    }
+
+    async fn put(
+        &self,
+        resource: Gvr,
+        object: &Value,
+        subresource: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let (namespace, name) = crate::request::key_of(object);
+        self.send(
+            Method::PUT,
+            resource,
+            &namespace,
+            Some(&name),
+            subresource,
+            &[],
+            "application/json",
+            Some(object),
+            "update",
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// A JSON merge patch of the object or of one of its subresources.
+    pub async fn merge_patch(
+        &self,
+        resource: Gvr,
+        namespace: &str,
+        name: &str,
+        subresource: Option<&str>,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
+        self.send(
+            Method::PATCH,
+            resource,
+            namespace,
+            Some(name),
+            subresource,
+            &[],
+            "application/merge-patch+json",
+            Some(patch),
+            "patch",
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// Deletes an object; `grace` overrides a pod's grace period; the uid is a precondition.
+    pub async fn delete(
+        &self,
+        resource: Gvr,
+        namespace: &str,
+        name: &str,
+        uid: Option<&str>,
+        grace: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let mut options = json!({"kind": "DeleteOptions", "apiVersion": "v1"});
+        if let Some(uid) = uid {
+            options["preconditions"] = json!({"uid": uid});
+        }
+        if let Some(grace) = grace {
+            options["gracePeriodSeconds"] = json!(grace);
+        }
+        self.send(
+            Method::DELETE,
+            resource,
+            namespace,
+            Some(name),
+            None,
+            &[],
+            "application/json",
+            Some(&options),
+            "delete",
+        )
+        .await
+        .map(|_| ())
+    }
+}
