@@ -243,7 +243,8 @@ impl ApiError {
     /// 429 with `Retry-After`.
     pub fn too_many_requests(message: &str, retry_after: u64, details: Option<Value>) -> Self {
         let mut error = Self::status(429, Some("TooManyRequests"), message, details);
-        error.retry_after = Some(retry_after);
+        // kube-apiserver sends no Retry-After for a zero delay.
+        error.retry_after = (retry_after > 0).then_some(retry_after);
         error
     }
 

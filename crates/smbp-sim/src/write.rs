@@ -221,6 +221,7 @@ async fn create_object(
         fields.remove("status");
     }
     validation::default_builtin(rt, &mut object);
+    drop_empty_metadata(&mut object);
     let warnings = normalize(req, &mut object, None)?;
     let name = meta_str(&object, "name").unwrap_or_default().to_string();
     let namespace = meta_str(&object, "namespace")
@@ -631,6 +632,23 @@ fn protect_metadata(current: &Value, new: &mut Value) {
         && let Some(entries) = current.pointer("/metadata/managedFields")
     {
         meta.insert("managedFields".into(), entries.clone());
+    }
+    drop_empty_metadata(new);
+}
+
+/// Empty metadata lists and maps are not stored (Go's `omitempty`): removing the last finalizer
+/// leaves no `finalizers` key.
+fn drop_empty_metadata(object: &mut Value) {
+    let meta = metadata_mut(object);
+    for field in ["finalizers", "ownerReferences", "labels", "annotations"] {
+        let empty = match meta.get(field) {
+            Some(Value::Array(items)) => items.is_empty(),
+            Some(Value::Object(entries)) => entries.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove(field);
+        }
     }
 }
 

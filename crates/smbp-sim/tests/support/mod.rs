@@ -1,0 +1,83 @@
+//! Helpers for the controller tests: a whole simulated cluster at a raised clock speed, generic
+//! object access by API path, and polling until a condition holds.
+
+#![allow(dead_code)]
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use serde_json::Value;
+use smbp_sim::{SimCluster, SimHandle, SimOptions};
+use std::time::{Duration, Instant};
+
+/// How much faster than real time the controller tests run.
+pub const SCALE: f64 = 20.0;
+
+/// A whole cluster (every controller and third-party CRD), running `SCALE` times faster.
+pub async fn cluster() -> SimHandle {
+    SimCluster::start_with(SimOptions::full_cluster().with_time_scale(SCALE))
+        .await
+        .expect("cluster starts")
+}
+
+/// A dynamic API for a kind in a namespace ("" for cluster-scoped kinds).
+pub fn api(cluster: &SimHandle, group: &str, version: &str, kind: &str, plural: &str, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    if namespace.is_empty() {
+        Api::all_with(cluster.client(), &resource)
+    } else {
+        Api::namespaced_with(cluster.client(), namespace, &resource)
+    }
+}
+
+/// Creates an object from JSON.
+pub async fn create(api: &Api<DynamicObject>, object: Value) -> Value {
+    let object: DynamicObject = serde_json::from_value(object).expect("object shape");
+    let created = api.create(&PostParams::default(), &object).await.expect("create succeeds");
+    serde_json::to_value(created).expect("json")
+}
+
+/// Merge-patches an object.
+pub async fn merge(api: &Api<DynamicObject>, name: &str, patch: Value) {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch succeeds");
+}
+
+/// The object as JSON, if it exists.
+pub async fn get(api: &Api<DynamicObject>, name: &str) -> Option<Value> {
+    api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).expect("json"))
+}
+
+/// All objects as JSON.
+pub async fn list(api: &Api<DynamicObject>) -> Vec<Value> {
+    api.list(&Default::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|o| serde_json::to_value(o).expect("json"))
+        .collect()
+}
+
+/// Polls `check` until it returns Some, or panics after `timeout` (real time) naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The condition of a kind in an object's status.
+pub fn condition<'v>(object: &'v Value, kind: &str) -> Option<&'v Value> {
+    object.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == kind)
+}
+
+/// A namespace.
+pub async fn namespace(cluster: &SimHandle, name: &str) {
+    create(&api(cluster, "", "v1", "Namespace", "namespaces", ""), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).await;
+}
