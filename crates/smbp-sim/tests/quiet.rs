@@ -23,8 +23,12 @@ async fn a_settled_cluster_makes_no_more_writes() {
         "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})).await;
     create(&api(&cluster, "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", ns), json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
         "metadata": {"name": "db"}, "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "db"}}}})).await;
-    create(&api(&cluster, "cert-manager.io", "v1", "Issuer", "issuers", ns), json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
-        "metadata": {"name": "selfsigned"}, "spec": {"selfSigned": {}}})).await;
+    create(
+        &api(&cluster, "cert-manager.io", "v1", "Issuer", "issuers", ns),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+        "metadata": {"name": "selfsigned"}, "spec": {"selfSigned": {}}}),
+    )
+    .await;
     create(&api(&cluster, "cert-manager.io", "v1", "Certificate", "certificates", ns), json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
         "metadata": {"name": "tls"}, "spec": {"secretName": "tls", "dnsNames": ["web.quiet.svc"], "issuerRef": {"name": "selfsigned"}}})).await;
     create(&api(&cluster, "gateway.networking.k8s.io", "v1", "Gateway", "gateways", ns), json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
@@ -34,7 +38,10 @@ async fn a_settled_cluster_makes_no_more_writes() {
     let services = api(&cluster, "", "v1", "Service", "services", ns);
     eventually("everything settled", Duration::from_secs(30), || async {
         let service = get(&services, "web").await?;
-        service.pointer("/status/loadBalancer/ingress").is_some().then_some(())
+        service
+            .pointer("/status/loadBalancer/ingress")
+            .is_some()
+            .then_some(())
     })
     .await;
     // Give the controllers time to finish, then watch for a quiet period.
@@ -42,6 +49,11 @@ async fn a_settled_cluster_makes_no_more_writes() {
     let before = cluster.resource_version();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let after = cluster.resource_version();
-    assert_eq!(after, before, "a settled cluster kept writing ({} changes in 30 simulated seconds)", after - before);
+    assert_eq!(
+        after,
+        before,
+        "a settled cluster kept writing ({} changes in 30 simulated seconds)",
+        after - before
+    );
     cluster.shutdown().await;
 }

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::Value;
 use smbp_sim::{SimCluster, SimHandle, SimOptions};
 use std::time::{Duration, Instant};
@@ -19,8 +21,16 @@ pub async fn cluster() -> SimHandle {
 }
 
 /// A dynamic API for a kind in a namespace ("" for cluster-scoped kinds).
-pub fn api(cluster: &SimHandle, group: &str, version: &str, kind: &str, plural: &str, namespace: &str) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+pub fn api(
+    cluster: &SimHandle,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    namespace: &str,
+) -> Api<DynamicObject> {
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
     if namespace.is_empty() {
         Api::all_with(cluster.client(), &resource)
     } else {
@@ -31,18 +41,26 @@ pub fn api(cluster: &SimHandle, group: &str, version: &str, kind: &str, plural: 
 /// Creates an object from JSON.
 pub async fn create(api: &Api<DynamicObject>, object: Value) -> Value {
     let object: DynamicObject = serde_json::from_value(object).expect("object shape");
-    let created = api.create(&PostParams::default(), &object).await.expect("create succeeds");
+    let created = api
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create succeeds");
     serde_json::to_value(created).expect("json")
 }
 
 /// Merge-patches an object.
 pub async fn merge(api: &Api<DynamicObject>, name: &str, patch: Value) {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch succeeds");
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("patch succeeds");
 }
 
 /// The object as JSON, if it exists.
 pub async fn get(api: &Api<DynamicObject>, name: &str) -> Option<Value> {
-    api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).expect("json"))
+    api.get_opt(name)
+        .await
+        .expect("get")
+        .map(|o| serde_json::to_value(o).expect("json"))
 }
 
 /// All objects as JSON.
@@ -74,10 +92,18 @@ where
 
 /// The condition of a kind in an object's status.
 pub fn condition<'v>(object: &'v Value, kind: &str) -> Option<&'v Value> {
-    object.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == kind)
+    object
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
 }
 
 /// A namespace.
 pub async fn namespace(cluster: &SimHandle, name: &str) {
-    create(&api(cluster, "", "v1", "Namespace", "namespaces", ""), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).await;
+    create(
+        &api(cluster, "", "v1", "Namespace", "namespaces", ""),
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+    )
+    .await;
 }
