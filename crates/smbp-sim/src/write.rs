@@ -221,6 +221,7 @@ async fn create_object(
         fields.remove("status");
     }
     validation::default_builtin(rt, &mut object);
+    validation::default_status_on_create(rt, &mut object);
     drop_empty_metadata(&mut object);
     let warnings = normalize(req, &mut object, None)?;
     let name = meta_str(&object, "name").unwrap_or_default().to_string();
@@ -636,18 +637,30 @@ fn protect_metadata(current: &Value, new: &mut Value) {
     drop_empty_metadata(new);
 }
 
-/// Empty metadata lists and maps are not stored (Go's `omitempty`): removing the last finalizer
-/// leaves no `finalizers` key.
+/// Empty metadata lists and maps are not stored (Go's `omitempty`), in the object's metadata and
+/// in embedded templates' (`spec.template.metadata`): removing the last finalizer leaves no
+/// `finalizers` key, removing the last annotation no `annotations` key.
 fn drop_empty_metadata(object: &mut Value) {
-    let meta = metadata_mut(object);
-    for field in ["finalizers", "ownerReferences", "labels", "annotations"] {
-        let empty = match meta.get(field) {
-            Some(Value::Array(items)) => items.is_empty(),
-            Some(Value::Object(entries)) => entries.is_empty(),
-            _ => false,
-        };
-        if empty {
-            meta.remove(field);
+    let Some(fields) = object.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(meta)) = fields.get_mut("metadata") {
+        meta.retain(|field, value| {
+            let metadata_list = matches!(
+                field.as_str(),
+                "finalizers" | "ownerReferences" | "labels" | "annotations"
+            );
+            !(metadata_list
+                && match value {
+                    Value::Array(items) => items.is_empty(),
+                    Value::Object(entries) => entries.is_empty(),
+                    _ => false,
+                })
+        });
+    }
+    for key in ["spec", "template", "jobTemplate"] {
+        if let Some(child) = fields.get_mut(key) {
+            drop_empty_metadata(child);
         }
     }
 }

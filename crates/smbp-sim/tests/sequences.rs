@@ -1,0 +1,310 @@
+//! The status sequences of the simulated controllers against those a real cluster produced
+//! (`../shared/apiserver-reference/`, scenarios 09 and 11): the recorded requests are replayed,
+//! every change of the StatefulSet or Job is watched, and the distinct recorded snapshots —
+//! projected onto what the controller writes (status counters, revisions, conditions) — must
+//! appear in the same order in the simulated sequence. The recorder polled, so it may have
+//! missed states; the simulation is watched, so it has them all. Revision hashes differ from a
+//! real cluster's (they hash Go structs), so both sides name revisions by first appearance.
+//! Skips when the reference recordings are not beside the clone.
+
+mod support;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube_runtime::watcher;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+
+fn reference(file: &str) -> Option<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/apiserver-reference")
+        .join(file);
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).expect("reference parses"))
+}
+
+/// Names revision hashes `rev-1`, `rev-2`, ... in order of first appearance.
+#[derive(Default)]
+struct Revisions(HashMap<String, String>);
+
+impl Revisions {
+    fn name(&mut self, hash: &Value) -> Value {
+        let Some(hash) = hash.as_str() else {
+            return hash.clone();
+        };
+        let next = format!("rev-{}", self.0.len() + 1);
+        json!(self.0.entry(hash.to_string()).or_insert(next))
+    }
+}
+
+/// What the StatefulSet controller writes: generation, status counters and revisions.
+fn statefulset_projection(generation: &Value, status: &Value, revisions: &mut Revisions) -> Value {
+    let mut status = status.clone();
+    for field in ["currentRevision", "updateRevision"] {
+        if let Some(value) = status.get(field).cloned() {
+            status[field] = revisions.name(&value);
+        }
+    }
+    json!({"generation": generation, "status": status})
+}
+
+/// What the Job controller writes: counters and conditions (timestamps reduced to presence).
+fn job_projection(status: &Value, conditions: &Value) -> Value {
+    let mut status = status.clone();
+    for field in ["startTime", "completionTime"] {
+        if status.get(field).is_some() {
+            status[field] = json!("<time>");
+        }
+    }
+    status.as_object_mut().map(|s| s.remove("conditions"));
+    let conditions: Vec<Value> = conditions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| json!({"type": c["type"], "status": c["status"], "reason": c["reason"], "message": c["message"]}))
+        .collect();
+    json!({"status": status, "conditions": conditions})
+}
+
+/// Every distinct state of one object, as a watch sees it.
+fn record(api: Api<DynamicObject>, name: &str) -> Arc<Mutex<Vec<Value>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    tokio::spawn(async move {
+        let mut stream = watcher(api, config).boxed();
+        while let Some(Ok(event)) = stream.next().await {
+            if let watcher::Event::Apply(object) | watcher::Event::InitApply(object) = event {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::to_value(object).unwrap());
+            }
+        }
+    });
+    seen
+}
+
+/// The recorded request of the step whose comment starts with `prefix`, sent to the cluster.
+async fn send(cluster: &smbp_sim::SimHandle, scenario: &Value, prefix: &str) {
+    let step = scenario["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["comment"].as_str().unwrap().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no step {prefix}"));
+    let request = &step["request"];
+    let content_type = request
+        .pointer("/headers/Content-Type")
+        .and_then(Value::as_str)
+        .unwrap_or("application/json");
+    let http = http::Request::builder()
+        .method(request["method"].as_str().unwrap())
+        .uri(request["path"].as_str().unwrap())
+        .header("Content-Type", content_type)
+        .body(serde_json::to_vec(&request["body"]).unwrap())
+        .unwrap();
+    cluster
+        .client()
+        .request::<Value>(http)
+        .await
+        .unwrap_or_else(|e| panic!("{prefix}: {e}"));
+}
+
+/// The distinct recorded snapshots of the named segments, projected, up to any timeout marker.
+fn recorded(
+    scenario: &Value,
+    segments: &[&str],
+    project: &mut dyn FnMut(&Value) -> Value,
+) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for segment in segments {
+        for entry in scenario["sequences"][segment].as_array().unwrap() {
+            let Some(snapshot) = entry.get("snapshot") else {
+                break;
+            };
+            let projected = project(snapshot);
+            if out.last() != Some(&projected) {
+                out.push(projected);
+            }
+        }
+    }
+    out
+}
+
+fn distinct(states: &[Value], project: &mut dyn FnMut(&Value) -> Value) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for state in states {
+        let projected = project(state);
+        if out.last() != Some(&projected) {
+            out.push(projected);
+        }
+    }
+    out
+}
+
+/// Panics with both sequences unless `expected` is an ordered subsequence of `actual`.
+fn assert_subsequence(expected: &[Value], actual: &[Value]) {
+    let mut position = 0;
+    for (index, wanted) in expected.iter().enumerate() {
+        match actual[position..].iter().position(|a| a == wanted) {
+            Some(found) => position += found + 1,
+            None => panic!(
+                "recorded state {index} never appears (in order) in the simulation:\n{wanted}\n\nsimulated sequence:\n{}",
+                actual
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn statefulset_sequences_match_the_recording() {
+    let Some(scenario) = reference("09-statefulset.json") else {
+        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
+        return;
+    };
+    let cluster = cluster().await;
+    namespace(&cluster, "ref-09").await;
+    let sets = api(
+        &cluster,
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "ref-09",
+    );
+    let seen = record(sets.clone(), "web");
+    send(&cluster, &scenario, "headless Service").await;
+    send(&cluster, &scenario, "create: 3 replicas").await;
+    let settled = |replicas: i64, ready: i64, updated: i64, generation: i64| {
+        let sets = sets.clone();
+        async move {
+            eventually(
+                &format!("the StatefulSet to settle at {replicas}/{ready}/{updated}/{generation}"),
+                Duration::from_secs(30),
+                || async {
+                    let set = get(&sets, "web").await?;
+                    let s = &set["status"];
+                    (s["observedGeneration"] == generation
+                        && s["readyReplicas"] == ready
+                        && s["updatedReplicas"] == updated
+                        && s["replicas"] == replicas)
+                        .then_some(())
+                },
+            )
+            .await
+        }
+    };
+    settled(3, 3, 3, 1).await;
+    send(
+        &cluster,
+        &scenario,
+        "new image with rollingUpdate.partition=2",
+    )
+    .await;
+    settled(3, 3, 1, 2).await;
+    send(&cluster, &scenario, "partition=0").await;
+    settled(3, 3, 3, 3).await;
+    // A never-Ready update stalls at web-2; reverting does not unstick it; deleting the pod does.
+    send(&cluster, &scenario, "a broken update").await;
+    settled(3, 2, 1, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&cluster, &scenario, "revert the template").await;
+    settled(3, 2, 2, 5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&cluster, &scenario, "delete the stuck pod by hand").await;
+    settled(3, 3, 3, 5).await;
+    send(&cluster, &scenario, "scale to 1 via the scale subresource").await;
+    settled(1, 1, 1, 6).await;
+    send(&cluster, &scenario, "scale back to 3").await;
+    settled(3, 3, 3, 7).await;
+    send(&cluster, &scenario, "whenScaled=Delete (a spec change").await;
+    settled(3, 3, 3, 8).await;
+    send(&cluster, &scenario, "scale to 1 with whenScaled=Delete").await;
+    settled(1, 1, 1, 9).await;
+    let claims = api(
+        &cluster,
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "ref-09",
+    );
+    eventually(
+        "the condemned claims deleted",
+        Duration::from_secs(30),
+        || async { (list(&claims).await.len() == 1).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut revisions = Revisions::default();
+    let segments = [
+        "1-create",
+        "2-partition-2",
+        "3-partition-0",
+        "4-stalled",
+        "5-reverted",
+        "6-after-manual-delete",
+        "7-scale-down-retain",
+        "8-scale-up",
+        "9-policy-change",
+        "10-scale-down-delete",
+    ];
+    let expected = recorded(&scenario, &segments, &mut |s| {
+        statefulset_projection(&s["generation"], &s["status"], &mut revisions)
+    });
+    let mut revisions = Revisions::default();
+    let states = seen.lock().unwrap().clone();
+    let actual = distinct(&states, &mut |o| {
+        statefulset_projection(&o["metadata"]["generation"], &o["status"], &mut revisions)
+    });
+    assert_subsequence(&expected, &actual);
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn job_sequences_match_the_recording() {
+    let Some(scenario) = reference("11-job.json") else {
+        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
+        return;
+    };
+    let cluster = cluster().await;
+    namespace(&cluster, "ref-11").await;
+    let jobs = api(&cluster, "batch", "v1", "Job", "jobs", "ref-11");
+    for (name, prefix, segment) in [
+        ("ok", "a Job whose single pod succeeds", "1-succeeds"),
+        ("multi", "completions=3, parallelism=2", "2-completions-3"),
+        ("fails", "pods exit with code 1", "3-fails"),
+        ("dl", "activeDeadlineSeconds=3", "4-deadline"),
+    ] {
+        let seen = record(jobs.clone(), name);
+        send(&cluster, &scenario, prefix).await;
+        eventually("the Job to finish", Duration::from_secs(30), || async {
+            let job = get(&jobs, name).await?;
+            let finished = condition(&job, "Complete")
+                .or_else(|| condition(&job, "Failed"))
+                .is_some();
+            (finished && job["status"]["terminating"] == 0).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let expected = recorded(&scenario, &[segment], &mut |s| {
+            job_projection(&s["status"], &json!(s["conditions"]))
+        });
+        let states = seen.lock().unwrap().clone();
+        let actual = distinct(&states, &mut |o| {
+            job_projection(
+                o.get("status").unwrap_or(&json!({})),
+                o.pointer("/status/conditions").unwrap_or(&json!([])),
+            )
+        });
+        assert_subsequence(&expected, &actual);
+    }
+    cluster.shutdown().await;
+}
