@@ -73,7 +73,7 @@ async fn a_statefulset_comes_up_in_order_and_a_partition_updates_only_the_high_o
         (set.pointer("/status/readyReplicas") == Some(&json!(3))).then_some(set)
     })
     .await;
-    let early = created_while_predecessor_unready.borrow();
+    let early = created_while_predecessor_unready.take();
     assert!(
         early.is_empty(),
         "created before the previous ordinal was ready: {early:?}"

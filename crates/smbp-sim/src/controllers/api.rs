@@ -79,6 +79,18 @@ pub mod gvr {
     pub const KAFKA_USERS: Gvr = Gvr("kafka.strimzi.io", "v1", "kafkausers");
 }
 
+/// One request a controller makes.
+struct Call<'a> {
+    verb: &'static str,
+    method: Method,
+    resource: Gvr,
+    namespace: &'a str,
+    name: Option<&'a str>,
+    subresource: Option<&'a str>,
+    content_type: &'static str,
+    body: Option<&'a Value>,
+}
+
 /// One controller's connection to the cluster.
 #[derive(Clone)]
 pub struct Api {
@@ -122,19 +134,8 @@ impl Api {
             .lookup(resource.0, resource.1, resource.2)
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        resource: Gvr,
-        namespace: &str,
-        name: Option<&str>,
-        subresource: Option<&str>,
-        query: &[(&str, &str)],
-        content_type: &str,
-        body: Option<&Value>,
-        verb: &str,
-    ) -> Result<Reply, ApiError> {
-        let rt = self.resource_type(resource).ok_or_else(|| {
+    async fn send(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let rt = self.resource_type(call.resource).ok_or_else(|| {
             ApiError::status(
                 404,
                 Some("NotFound"),
@@ -143,21 +144,20 @@ impl Api {
             )
         })?;
         let request = ApiRequest {
-            method,
+            method: call.method,
             rt,
-            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
-            name: name.map(String::from),
-            subresource: subresource.map(String::from),
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
-            content_type: content_type.to_string(),
+            namespace: (!call.namespace.is_empty()).then(|| call.namespace.to_string()),
+            name: call.name.map(String::from),
+            subresource: call.subresource.map(String::from),
+            query: HashMap::new(),
+            content_type: call.content_type.to_string(),
             accept: "application/json".into(),
             user_agent: self.agent.to_string(),
-            body: body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+            body: call
+                .body
+                .map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
         };
-        dispatch(&self.sim, &request, verb).await
+        dispatch(&self.sim, &request, call.verb).await
     }
 
     /// Creates an object in `namespace` ("" for cluster-scoped ones).
@@ -167,17 +167,16 @@ impl Api {
         namespace: &str,
         object: &Value,
     ) -> Result<Value, ApiError> {
-        self.send(
-            Method::POST,
+        self.send(Call {
+            verb: "create",
+            method: Method::POST,
             resource,
             namespace,
-            None,
-            None,
-            &[],
-            "application/json",
-            Some(object),
-            "create",
-        )
+            name: None,
+            subresource: None,
+            content_type: "application/json",
+            body: Some(object),
+        })
         .await
         .map(|r| r.body)
     }
@@ -199,17 +198,16 @@ impl Api {
         subresource: Option<&str>,
     ) -> Result<Value, ApiError> {
         let (namespace, name) = crate::request::key_of(object);
-        self.send(
-            Method::PUT,
+        self.send(Call {
+            verb: "update",
+            method: Method::PUT,
             resource,
-            &namespace,
-            Some(&name),
+            namespace: &namespace,
+            name: Some(&name),
             subresource,
-            &[],
-            "application/json",
-            Some(object),
-            "update",
-        )
+            content_type: "application/json",
+            body: Some(object),
+        })
         .await
         .map(|r| r.body)
     }
@@ -223,17 +221,16 @@ impl Api {
         subresource: Option<&str>,
         patch: &Value,
     ) -> Result<Value, ApiError> {
-        self.send(
-            Method::PATCH,
+        self.send(Call {
+            verb: "patch",
+            method: Method::PATCH,
             resource,
             namespace,
-            Some(name),
+            name: Some(name),
             subresource,
-            &[],
-            "application/merge-patch+json",
-            Some(patch),
-            "patch",
-        )
+            content_type: "application/merge-patch+json",
+            body: Some(patch),
+        })
         .await
         .map(|r| r.body)
     }
@@ -254,17 +251,16 @@ impl Api {
         if let Some(grace) = grace {
             options["gracePeriodSeconds"] = json!(grace);
         }
-        self.send(
-            Method::DELETE,
+        self.send(Call {
+            verb: "delete",
+            method: Method::DELETE,
             resource,
             namespace,
-            Some(name),
-            None,
-            &[],
-            "application/json",
-            Some(&options),
-            "delete",
-        )
+            name: Some(name),
+            subresource: None,
+            content_type: "application/json",
+            body: Some(&options),
+        })
         .await
         .map(|_| ())
     }
