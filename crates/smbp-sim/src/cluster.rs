@@ -161,6 +161,13 @@ impl SimCluster {
         let sim = Arc::new(Sim::new(options.watch_history, options.time_scale));
         let gc = tokio::spawn(crate::gc::run(sim.clone()));
         let setup = Api::new(sim.clone(), "smbp-sim/v1");
+        // The namespaces kube-apiserver creates at start.
+        for namespace in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+            let _ = setup
+                .create(crate::controllers::api::gvr::NAMESPACES, "", &object)
+                .await;
+        }
         crate::crds::install(&setup, &options.crds)
             .await
             .map_err(StartError::Crd)?;

@@ -5,6 +5,8 @@
 //! appear in the same order in the simulated sequence. The recorder polled, so it may have
 //! missed states; the simulation is watched, so it has them all. Revision hashes differ from a
 //! real cluster's (they hash Go structs), so both sides name revisions by first appearance.
+//! The clock runs only 5× faster here: a faster clock stretches the real scheduling jitter
+//! between two pods into simulated seconds, which can reorder their steps against the recording.
 //! Skips when the reference recordings are not beside the clone.
 
 mod support;
@@ -17,6 +19,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
+
+/// How much faster than real time these scenarios run.
+const SEQUENCE_SCALE: f64 = 5.0;
 
 fn reference(file: &str) -> Option<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -169,7 +174,7 @@ async fn statefulset_sequences_match_the_recording() {
         eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
         return;
     };
-    let cluster = cluster().await;
+    let cluster = cluster_at(SEQUENCE_SCALE).await;
     namespace(&cluster, "ref-09").await;
     let sets = api(
         &cluster,
@@ -274,7 +279,7 @@ async fn job_sequences_match_the_recording() {
         eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
         return;
     };
-    let cluster = cluster().await;
+    let cluster = cluster_at(SEQUENCE_SCALE).await;
     namespace(&cluster, "ref-11").await;
     let jobs = api(&cluster, "batch", "v1", "Job", "jobs", "ref-11");
     for (name, prefix, segment) in [

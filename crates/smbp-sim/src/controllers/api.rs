@@ -27,6 +27,8 @@ impl Gvr {
 /// Resources the controllers use.
 pub mod gvr {
     use super::Gvr;
+    /// Namespaces.
+    pub const NAMESPACES: Gvr = Gvr("", "v1", "namespaces");
     /// Nodes.
     pub const NODES: Gvr = Gvr("", "v1", "nodes");
     /// Pods.

@@ -15,7 +15,12 @@ pub const SCALE: f64 = 20.0;
 
 /// A whole cluster (every controller and third-party CRD), running `SCALE` times faster.
 pub async fn cluster() -> SimHandle {
-    SimCluster::start_with(SimOptions::full_cluster().with_time_scale(SCALE))
+    cluster_at(SCALE).await
+}
+
+/// A whole cluster whose clock runs `scale` times faster than real time.
+pub async fn cluster_at(scale: f64) -> SimHandle {
+    SimCluster::start_with(SimOptions::full_cluster().with_time_scale(scale))
         .await
         .expect("cluster starts")
 }
