@@ -350,7 +350,7 @@ async fn a_job_fails_after_its_backoff_limit_and_another_completes() {
 async fn a_disruption_budget_blocks_an_eviction_until_it_allows_one() {
     let cluster = cluster().await;
     namespace(&cluster, "pdb").await;
-    let deployments = api(&cluster, "apps", "v1", "Deployment", "deployments", "pdb");
+    let bare_pods = api(&cluster, "", "v1", "Pod", "pods", "pdb");
     let budgets = api(
         &cluster,
         "policy",
@@ -359,11 +359,11 @@ async fn a_disruption_budget_blocks_an_eviction_until_it_allows_one() {
         "poddisruptionbudgets",
         "pdb",
     );
-    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::namespaced(cluster.client(), "pdb");
-    create(&deployments, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "app"}},
-            "template": {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "c", "image": "app:1"}]}}}})).await;
+    // Bare pods, as in the recording: nothing replaces an evicted one.
+    for i in 0..3 {
+        create(&bare_pods, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p-{i}"), "labels": {"app": "app"}},
+            "spec": {"containers": [{"name": "c", "image": "app:1"}]}})).await;
+    }
     create(&budgets, json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "budget"},
         "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "app"}}}})).await;
     eventually("budget observed with 3 healthy", WAIT, || async {
