@@ -371,11 +371,7 @@ async fn a_disruption_budget_blocks_an_eviction_until_it_allows_one() {
         (b["status"]["currentHealthy"] == 3 && b["status"]["observedGeneration"] == 1).then_some(())
     })
     .await;
-    let victim = pods.list(&Default::default()).await.unwrap().items[0]
-        .metadata
-        .name
-        .clone()
-        .unwrap();
+    let victim = "p-0".to_string();
     // kube-rs retries 429s (15 times, backing off up to minutes), so the eviction goes through a
     // client without retries, as a controller that handles budgets itself would use.
     let kubeconfig = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
@@ -418,6 +414,14 @@ async fn a_disruption_budget_blocks_an_eviction_until_it_allows_one() {
         after["status"]["disruptionsAllowed"], 0,
         "the eviction used up the budget"
     );
+    let Err(kube::Error::Api(second)) = evict("p-1".to_string()).await else {
+        panic!("the budget is used up")
+    };
+    assert_eq!(second.code, 429);
+    eventually("the evicted pod gone", WAIT, || async {
+        get(&bare_pods, "p-0").await.is_none().then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
 

@@ -9,7 +9,7 @@ use super::runtime::{Controller, Key, Requeue};
 use super::util::{controller_uid, selector_matches, set_condition, str_at, terminating};
 use crate::store::{Change, EventType};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,16 +59,17 @@ impl Controller for Scheduler {
         }
         let nodes = self.api.list(gvr::NODES, None);
         let pods = self.api.list(gvr::PODS, None);
+        let load = Load::of(&pod, &pods);
         let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut best: Option<((usize, usize, String), String)> = None;
         for node in &nodes {
             let name = str_at(node, "/metadata/name")
                 .unwrap_or_default()
                 .to_string();
-            match fits(&pod, node, &nodes, &pods) {
+            match fits(&pod, node, &nodes, &pods, &load) {
                 Err(reason) => *reasons.entry(reason).or_default() += 1,
                 Ok(()) => {
-                    let score = spread_score(&pod, node, &nodes, &pods);
+                    let score = spread_score(node, &nodes, &load);
                     if best.as_ref().is_none_or(|(b, _)| score < *b) {
                         best = Some((score, name));
                     }
@@ -145,15 +146,36 @@ impl Controller for Scheduler {
     }
 }
 
-fn pods_on<'p>(node: &str, pods: &'p [Arc<Value>]) -> impl Iterator<Item = &'p Arc<Value>> {
-    let node = node.to_string();
-    pods.iter().filter(move |p| {
-        str_at(p, "/spec/nodeName") == Some(node.as_str())
-            && !matches!(
-                str_at(p, "/status/phase"),
+/// Pods per node, and the pending pod's siblings (same controller) per node, counted in one pass.
+struct Load {
+    pods: HashMap<String, usize>,
+    siblings: HashMap<String, usize>,
+}
+
+impl Load {
+    fn of(pod: &Value, pods: &[Arc<Value>]) -> Self {
+        let owner = controller_uid(pod);
+        let mut load = Load {
+            pods: HashMap::new(),
+            siblings: HashMap::new(),
+        };
+        for other in pods {
+            let Some(node) = str_at(other, "/spec/nodeName") else {
+                continue;
+            };
+            if matches!(
+                str_at(other, "/status/phase"),
                 Some("Succeeded") | Some("Failed")
-            )
-    })
+            ) {
+                continue;
+            }
+            *load.pods.entry(node.to_string()).or_default() += 1;
+            if owner.is_some() && controller_uid(other) == owner {
+                *load.siblings.entry(node.to_string()).or_default() += 1;
+            }
+        }
+        load
+    }
 }
 
 /// Whether the pod may run on the node; Err is the reason counted in the Unschedulable message.
@@ -162,6 +184,7 @@ fn fits(
     node: &Value,
     nodes: &[Arc<Value>],
     pods: &[Arc<Value>],
+    load: &Load,
 ) -> Result<(), &'static str> {
     if !node_ready(node) {
         return Err("node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
@@ -199,7 +222,7 @@ fn fits(
     let capacity: usize = str_at(node, "/status/allocatable/pods")
         .and_then(|p| p.parse().ok())
         .unwrap_or(110);
-    if pods_on(name, pods).count() >= capacity {
+    if load.pods.get(name).copied().unwrap_or(0) >= capacity {
         return Err("Too many pods");
     }
     let namespace = str_at(pod, "/metadata/namespace").unwrap_or_default();
@@ -244,30 +267,19 @@ fn fits(
 
 /// Lower is better: pods of the same owner in the node's zone, then on the node, then all pods on
 /// the node, then the name (so ties break the same way every run).
-fn spread_score(
-    pod: &Value,
-    node: &Value,
-    nodes: &[Arc<Value>],
-    pods: &[Arc<Value>],
-) -> (usize, usize, String) {
+fn spread_score(node: &Value, nodes: &[Arc<Value>], load: &Load) -> (usize, usize, String) {
     let name = str_at(node, "/metadata/name").unwrap_or_default();
     let zone = node.pointer("/metadata/labels/topology.kubernetes.io~1zone");
-    let owner = controller_uid(pod);
-    let siblings = |p: &&Arc<Value>| owner.is_some() && controller_uid(p) == owner;
-    let zone_nodes: Vec<&str> = nodes
+    let in_zone: usize = nodes
         .iter()
         .filter(|n| n.pointer("/metadata/labels/topology.kubernetes.io~1zone") == zone)
         .filter_map(|n| str_at(n, "/metadata/name"))
-        .collect();
-    let in_zone = pods
-        .iter()
-        .filter(siblings)
-        .filter(|p| str_at(p, "/spec/nodeName").is_some_and(|n| zone_nodes.contains(&n)))
-        .count();
-    let on_node = pods_on(name, pods).filter(siblings).count();
+        .map(|n| load.siblings.get(n).copied().unwrap_or(0))
+        .sum();
+    let on_node = load.siblings.get(name).copied().unwrap_or(0);
     (
         in_zone * 1000 + on_node,
-        pods_on(name, pods).count(),
+        load.pods.get(name).copied().unwrap_or(0),
         name.to_string(),
     )
 }

@@ -80,6 +80,27 @@ fn ordinal(set_name: &str, pod: &Value) -> Option<i64> {
         .ok()
 }
 
+/// The set's pods, found by name (`<set>-<ordinal>`, so no scan of the namespace): every
+/// ordinal below the wanted or last-reported replica count, and any contiguous ones above.
+fn owned_pods(api: &Api, set: &Value) -> Vec<Arc<Value>> {
+    let (namespace, name) = crate::request::key_of(set);
+    let uid = str_at(set, "/metadata/uid").unwrap_or_default();
+    let known = int_at(set, "/spec/replicas")
+        .unwrap_or(1)
+        .max(int_at(set, "/status/replicas").unwrap_or(0));
+    let mut pods = Vec::new();
+    let mut ordinal = 0;
+    loop {
+        match api.get(gvr::PODS, &namespace, &format!("{name}-{ordinal}")) {
+            Some(pod) if controller_uid(&pod) == Some(uid) => pods.push(pod),
+            _ if ordinal >= known => break,
+            _ => {}
+        }
+        ordinal += 1;
+    }
+    pods
+}
+
 fn revision_of(pod: &Value) -> &str {
     str_at(pod, "/metadata/labels/controller-revision-hash").unwrap_or_default()
 }
@@ -94,8 +115,9 @@ fn available(api: &Api, pod: &Value, min_ready: i64) -> bool {
 
 impl StatefulSets {
     async fn sync(&self, set: &Arc<Value>) -> Result<Requeue, crate::error::ApiError> {
-        let (namespace, name) = crate::request::key_of(set);
-        let uid = str_at(set, "/metadata/uid").unwrap_or_default().to_string();
+        let name = str_at(set, "/metadata/name")
+            .unwrap_or_default()
+            .to_string();
         let (current_revision, update_revision, current_template) = self.revisions(set).await?;
         let update_template = set["spec"]["template"].clone();
         let replicas = int_at(set, "/spec/replicas").unwrap_or(1);
@@ -106,13 +128,7 @@ impl StatefulSets {
         let min_ready = int_at(set, "/spec/minReadySeconds").unwrap_or(0);
         let mut requeue: Requeue = None;
 
-        let mut pods: Vec<Arc<Value>> = self
-            .api
-            .list(gvr::PODS, Some(&namespace))
-            .into_iter()
-            .filter(|p| controller_uid(p) == Some(uid.as_str()) && ordinal(&name, p).is_some())
-            .collect();
-        pods.sort_by_key(|p| ordinal(&name, p));
+        let pods = owned_pods(&self.api, set);
         let by_ordinal = |o: i64| pods.iter().find(|p| ordinal(&name, p) == Some(o)).cloned();
 
         // Claims a scale-down will remove get the pod as owner first, when the policy says so.
@@ -476,16 +492,9 @@ impl StatefulSets {
         current_revision: &str,
         update_revision: &str,
     ) -> Result<(), crate::error::ApiError> {
-        let (namespace, name) = crate::request::key_of(set);
-        let uid = str_at(set, "/metadata/uid").unwrap_or_default();
         let min_ready = int_at(set, "/spec/minReadySeconds").unwrap_or(0);
         let replicas_wanted = int_at(set, "/spec/replicas").unwrap_or(1);
-        let pods: Vec<Arc<Value>> = self
-            .api
-            .list(gvr::PODS, Some(&namespace))
-            .into_iter()
-            .filter(|p| controller_uid(p) == Some(uid) && ordinal(&name, p).is_some())
-            .collect();
+        let pods = owned_pods(&self.api, set);
         let (mut replicas, mut ready, mut available_count, mut current, mut updated) =
             (0, 0, 0, 0, 0);
         for pod in &pods {
