@@ -66,6 +66,15 @@ impl Clock {
             .unwrap_or_default()
     }
 
+    /// Simulated time until an RFC 3339 timestamp (zero when unparseable or past).
+    pub fn until(&self, timestamp: &str) -> Duration {
+        timestamp
+            .parse::<Timestamp>()
+            .ok()
+            .and_then(|t| Duration::try_from(t.duration_since(self.now())).ok())
+            .unwrap_or_default()
+    }
+
     /// The real duration a simulated one takes.
     pub fn real(&self, simulated: Duration) -> Duration {
         simulated.div_f64(self.scale)
@@ -105,6 +114,8 @@ mod tests {
         assert!(clock.is_past(&clock.now_plus(-5)));
         assert!(!clock.is_past(&clock.now_plus(60)));
         assert!(clock.since(&clock.now_plus(-30)) >= Duration::from_secs(29));
+        assert!(clock.until(&clock.now_plus(30)) >= Duration::from_secs(29));
+        assert_eq!(clock.until(&clock.now_plus(-30)), Duration::ZERO);
         assert_eq!(Clock::new(0.0).scale(), 1.0);
     }
 }

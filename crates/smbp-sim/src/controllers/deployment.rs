@@ -94,6 +94,9 @@ impl Controller for Deployments {
 
 impl Deployments {
     async fn sync(&self, deployment: &Arc<Value>) -> Result<Requeue, ApiError> {
+        if self.mark_pause_change(deployment).await? {
+            return Ok(Some(Duration::ZERO));
+        }
         let (namespace, name) = crate::request::key_of(deployment);
         let uid = str_at(deployment, "/metadata/uid").unwrap_or_default();
         let replicas = int_at(deployment, "/spec/replicas").unwrap_or(1);
@@ -198,6 +201,46 @@ impl Deployments {
         }
         self.write_status(deployment, new_set.as_deref(), &sets)
             .await
+    }
+
+    /// Pausing or resuming is first reported on its own (`Progressing=Unknown` DeploymentPaused
+    /// or DeploymentResumed, observedGeneration not yet moved), as Kubernetes does before the sync
+    /// that acts on it. True when it wrote.
+    async fn mark_pause_change(&self, deployment: &Value) -> Result<bool, ApiError> {
+        let paused = deployment.pointer("/spec/paused") == Some(&json!(true));
+        let reason = deployment
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|c| c.iter().find(|c| c["type"] == "Progressing"))
+            .and_then(|c| c["reason"].as_str());
+        let (reason, message) = match (paused, reason) {
+            (true, Some(r)) if r != "DeploymentPaused" => {
+                ("DeploymentPaused", "Deployment is paused")
+            }
+            (false, Some("DeploymentPaused")) => ("DeploymentResumed", "Deployment is resumed"),
+            _ => return Ok(false),
+        };
+        let now = self.api.sim().clock.now_rfc3339();
+        let mut updated = deployment.clone();
+        let mut conditions: Vec<Value> = deployment
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        set_condition(
+            &mut conditions,
+            "Progressing",
+            "Unknown",
+            &now,
+            &[
+                ("lastUpdateTime", json!(now)),
+                ("reason", json!(reason)),
+                ("message", json!(message)),
+            ],
+        );
+        updated["status"]["conditions"] = json!(conditions);
+        self.api.replace_status(gvr::DEPLOYMENTS, &updated).await?;
+        Ok(true)
     }
 
     async fn scale(&self, rs: &Value, replicas: i64) -> Result<(), ApiError> {
@@ -348,6 +391,11 @@ impl Deployments {
         let ready = sum("readyReplicas");
         let available = sum("availableReplicas");
         let terminating_count = sum("terminatingReplicas");
+        // Kubernetes counts unavailability against the ReplicaSets' wanted replicas, surge included.
+        let wanted: i64 = fresh
+            .iter()
+            .map(|rs| int_at(rs, "/spec/replicas").unwrap_or(0))
+            .sum();
         let new_name = new_rs
             .and_then(|rs| str_at(rs, "/metadata/name"))
             .unwrap_or_default();
@@ -365,7 +413,7 @@ impl Deployments {
             ("updatedReplicas", updated),
             ("readyReplicas", ready),
             ("availableReplicas", available),
-            ("unavailableReplicas", (replicas - available).max(0)),
+            ("unavailableReplicas", (wanted - available).max(0)),
         ] {
             if value > 0 {
                 status.insert(field.into(), json!(value));
@@ -432,15 +480,6 @@ impl Deployments {
                 "Unknown",
                 "DeploymentPaused",
                 "Deployment is paused".to_string(),
-            )
-        } else if progressing
-            .as_ref()
-            .is_some_and(|c| c["reason"] == "DeploymentPaused")
-        {
-            (
-                "Unknown",
-                "DeploymentResumed",
-                "Deployment is resumed".to_string(),
             )
         } else if complete {
             (

@@ -419,11 +419,10 @@ impl Kubelet {
             return None;
         }
         let deadline = str_at(pod, "/metadata/deletionTimestamp").unwrap_or_default();
-        let started = clock.since(deadline) + Duration::from_secs(grace.max(0) as u64);
-        let stops_after = self
-            .timing
-            .stop
-            .min(Duration::from_secs(grace.max(0) as u64));
+        let grace = Duration::from_secs(grace.max(0) as u64);
+        // The deletion started `grace` before its deadline.
+        let started = grace.saturating_sub(clock.until(deadline));
+        let stops_after = self.timing.stop.min(grace);
         let finished = matches!(
             str_at(pod, "/status/phase"),
             Some("Succeeded") | Some("Failed")
