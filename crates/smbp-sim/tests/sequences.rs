@@ -7,6 +7,8 @@
 //! real cluster's (they hash Go structs), so both sides name revisions by first appearance.
 //! The clock runs only 5× faster here: a faster clock stretches the real scheduling jitter
 //! between two pods into simulated seconds, which can reorder their steps against the recording.
+//! The eviction scenario (12) is replayed step by step instead: every answer's code, reason,
+//! message and causes, and the budget's counters, must match the recording.
 //! Skips when the reference recordings are not beside the clone.
 
 mod support;
@@ -447,5 +449,166 @@ async fn deployment_sequences_match_the_recording() {
         )
     });
     assert_subsequence(&expected, &actual);
+    cluster.shutdown().await;
+}
+
+/// The fields of an error answer that must match: code, reason, message, causes.
+fn answer(code: u16, body: &Value) -> Value {
+    if code < 400 {
+        return json!({"code": code});
+    }
+    json!({"code": code, "reason": body["reason"], "message": body["message"], "causes": body.pointer("/details/causes"),
+        "retryAfterSeconds": body.pointer("/details/retryAfterSeconds")})
+}
+
+/// The counters of a PodDisruptionBudget's status.
+fn budget_counters(pdb: &Value) -> Value {
+    let status = &pdb["status"];
+    json!({"disruptionsAllowed": status["disruptionsAllowed"], "currentHealthy": status["currentHealthy"],
+        "desiredHealthy": status["desiredHealthy"], "expectedPods": status["expectedPods"]})
+}
+
+#[tokio::test]
+async fn eviction_answers_match_the_recording() {
+    let Some(scenario) = reference("12-eviction-pdb.json") else {
+        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
+        return;
+    };
+    let cluster = cluster_at(SEQUENCE_SCALE).await;
+    namespace(&cluster, "ref-12").await;
+    let pods = api(&cluster, "", "v1", "Pod", "pods", "ref-12");
+    let budgets = api(
+        &cluster,
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "ref-12",
+    );
+    // The recorder's pods: three selected by the budget and one it does not select.
+    for (name, labels) in [
+        ("p-0", json!({"app": "pdb"})),
+        ("p-1", json!({"app": "pdb"})),
+        ("p-2", json!({"app": "pdb"})),
+        ("free", json!({})),
+    ] {
+        create(&pods, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+            "spec": {"terminationGracePeriodSeconds": 5, "containers": [{"name": "c", "image": "registry.example/app:1"}]}})).await;
+    }
+    eventually("four ready pods", Duration::from_secs(30), || async {
+        let ready = list(&pods)
+            .await
+            .iter()
+            .filter(|p| condition(p, "Ready").is_some_and(|c| c["status"] == "True"))
+            .count();
+        (ready == 4).then_some(())
+    })
+    .await;
+    // The recording's client had no retries; neither may this one (kube-rs retries 429s).
+    let kubeconfig = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).unwrap();
+    let observed = || async {
+        eventually("the budget observed", Duration::from_secs(30), || async {
+            let pdb = get(&budgets, "pdb").await?;
+            (pdb["status"]["observedGeneration"] == pdb["metadata"]["generation"]).then_some(pdb)
+        })
+        .await
+    };
+    let mut differences = Vec::new();
+    for (index, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
+        let comment = step["comment"].as_str().unwrap();
+        let request = &step["request"];
+        let (method, path) = (
+            request["method"].as_str().unwrap(),
+            request["path"].as_str().unwrap(),
+        );
+        if comment.starts_with("p-1 made not-Ready") {
+            merge(
+                &pods,
+                "p-1",
+                json!({"metadata": {"annotations": {"fake-kubelet.realk8s/ready": "false"}}}),
+            )
+            .await;
+            eventually(
+                "p-1 not ready in the budget",
+                Duration::from_secs(30),
+                || async {
+                    (get(&budgets, "pdb").await?["status"]["currentHealthy"] == 1).then_some(())
+                },
+            )
+            .await;
+        }
+        if comment.starts_with("PDB once the evicted pod is gone") {
+            eventually("p-0 gone", Duration::from_secs(30), || async {
+                get(&pods, "p-0").await.is_none().then_some(())
+            })
+            .await;
+            observed().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if method == "GET" && path.contains("poddisruptionbudgets") {
+            let pdb = get(&budgets, "pdb").await.unwrap();
+            let (mut want, mut got) = (
+                budget_counters(&step["response"]["body"]),
+                budget_counters(&pdb),
+            );
+            if comment.starts_with("PDB right after the eviction") {
+                // Whether the evicted pod still counts as expected depends on how fast its
+                // containers stop (the recording's comment says "or already gone").
+                want["expectedPods"] = Value::Null;
+                got["expectedPods"] = Value::Null;
+            }
+            if want != got {
+                differences.push(format!(
+                    "step {index} ({comment}): budget {got}, recorded {want}"
+                ));
+            }
+            continue;
+        }
+        if method == "GET" {
+            continue;
+        }
+        let mut http = http::Request::builder().method(method).uri(path);
+        if let Some(content_type) = request
+            .pointer("/headers/Content-Type")
+            .and_then(Value::as_str)
+        {
+            http = http.header("Content-Type", content_type);
+        }
+        let response = client
+            .send(
+                http.body(serde_json::to_vec(&request["body"]).unwrap().into())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let code = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let recorded = &step["response"];
+        let (want, got) = (
+            answer(
+                recorded["status"].as_u64().unwrap() as u16,
+                &recorded["body"],
+            ),
+            answer(code, &body),
+        );
+        if want != got {
+            differences.push(format!(
+                "step {index} ({comment}):\n  sim:      {got}\n  recorded: {want}"
+            ));
+        }
+        if path.contains("poddisruptionbudgets") {
+            observed().await;
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
     cluster.shutdown().await;
 }
