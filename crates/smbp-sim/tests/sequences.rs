@@ -505,12 +505,7 @@ async fn eviction_answers_match_the_recording() {
     })
     .await;
     // The recording's client had no retries; neither may this one (kube-rs retries 429s).
-    let kubeconfig = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    config.default_retry = false;
-    let client = kube::Client::try_from(config).unwrap();
+    let client = client_without_retries(&cluster).await;
     let observed = || async {
         eventually("the budget observed", Duration::from_secs(30), || async {
             let pdb = get(&budgets, "pdb").await?;

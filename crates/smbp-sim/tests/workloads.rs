@@ -374,12 +374,7 @@ async fn a_disruption_budget_blocks_an_eviction_until_it_allows_one() {
     let victim = "p-0".to_string();
     // kube-rs retries 429s (15 times, backing off up to minutes), so the eviction goes through a
     // client without retries, as a controller that handles budgets itself would use.
-    let kubeconfig = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    config.default_retry = false;
-    let no_retries = kube::Client::try_from(config).unwrap();
+    let no_retries = client_without_retries(&cluster).await;
     let evict = |name: String| {
         let client = no_retries.clone();
         async move {

@@ -2,11 +2,13 @@
 //! through the same request path as HTTP clients (validation, defaulting, managedFields under the
 //! controller's own manager name, admission webhooks, watch events), without HTTP or accounting.
 
+use super::runtime::Key;
 use crate::error::ApiError;
 use crate::request::{ApiRequest, Reply};
 use crate::resources::ResourceType;
 use crate::router::dispatch;
 use crate::sim::Sim;
+use crate::store::Change;
 use bytes::Bytes;
 use hyper::Method;
 use serde_json::{Value, json};
@@ -123,6 +125,52 @@ impl Api {
     /// Every stored object of a resource, in one namespace or all.
     pub fn list(&self, resource: Gvr, namespace: Option<&str>) -> Vec<Arc<Value>> {
         self.sim.store().list(&resource.storage_key(), namespace)
+    }
+
+    /// The reconcile keys of every stored object of a resource, in one namespace or all.
+    pub fn keys(&self, resource: Gvr, namespace: Option<&str>) -> Vec<Key> {
+        let storage_key = resource.storage_key();
+        self.list(resource, namespace)
+            .iter()
+            .map(|object| Key::of(&storage_key, object))
+            .collect()
+    }
+
+    /// The keys of the objects of `resource` in a changed pod's namespace that select the pod,
+    /// by its labels before or after the change (`selects(object, labels)`).
+    pub fn keys_selecting(
+        &self,
+        resource: Gvr,
+        change: &Change,
+        selects: fn(&Value, Option<&Value>) -> bool,
+    ) -> Vec<Key> {
+        let namespace = crate::request::meta_str(&change.object, "namespace").unwrap_or_default();
+        let labels = change.object.pointer("/metadata/labels");
+        let before = change
+            .previous
+            .as_ref()
+            .and_then(|p| p.pointer("/metadata/labels"));
+        let storage_key = resource.storage_key();
+        self.list(resource, Some(namespace))
+            .iter()
+            .filter(|object| selects(object, labels) || selects(object, before))
+            .map(|object| Key::of(&storage_key, object))
+            .collect()
+    }
+
+    /// Writes an object's status through its status subresource, unless it is unchanged.
+    pub async fn write_status(
+        &self,
+        resource: Gvr,
+        object: &Value,
+        status: Value,
+    ) -> Result<(), ApiError> {
+        if object.get("status") == Some(&status) {
+            return Ok(());
+        }
+        let mut updated = object.clone();
+        updated["status"] = status;
+        self.replace_status(resource, &updated).await.map(|_| ())
     }
 
     /// Whether the resource is served (a CRD may be absent).

@@ -40,11 +40,7 @@ impl CertManager {
     }
 
     fn certificates(&self, namespace: Option<&str>) -> Vec<Key> {
-        self.api
-            .list(gvr::CERTIFICATES, namespace)
-            .iter()
-            .map(|c| Key::of(CERTIFICATES, c))
-            .collect()
+        self.api.keys(gvr::CERTIFICATES, namespace)
     }
 }
 
@@ -119,18 +115,8 @@ impl Controller for CertManager {
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
-            .api
-            .list(gvr::ISSUERS, None)
-            .iter()
-            .map(|i| Key::of(ISSUERS, i))
-            .collect();
-        keys.extend(
-            self.api
-                .list(gvr::CLUSTER_ISSUERS, None)
-                .iter()
-                .map(|i| Key::of(CLUSTER_ISSUERS, i)),
-        );
+        let mut keys = self.api.keys(gvr::ISSUERS, None);
+        keys.extend(self.api.keys(gvr::CLUSTER_ISSUERS, None));
         keys.extend(self.certificates(None));
         keys
     }
@@ -207,11 +193,7 @@ impl CertManager {
         );
         let mut status = issuer.get("status").cloned().unwrap_or(json!({}));
         status["conditions"] = json!(conditions);
-        if issuer.get("status") != Some(&status) {
-            let mut updated = (*issuer).clone();
-            updated["status"] = status;
-            let _ = self.api.replace_status(resource, &updated).await;
-        }
+        let _ = self.api.write_status(resource, &issuer, status).await;
         None
     }
 
@@ -444,11 +426,10 @@ impl CertManager {
     }
 
     async fn write(&self, certificate: &Value, status: Value) {
-        if certificate.get("status") != Some(&status) {
-            let mut updated = certificate.clone();
-            updated["status"] = status;
-            let _ = self.api.replace_status(gvr::CERTIFICATES, &updated).await;
-        }
+        let _ = self
+            .api
+            .write_status(gvr::CERTIFICATES, certificate, status)
+            .await;
     }
 }
 

@@ -8,7 +8,7 @@
 use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{
-    controller_of_kind, controller_ref, controller_uid, int_at, pod_ready, ready_since,
+    controller_key, controller_ref, controller_uid, int_at, pod_available, pod_finished, pod_ready,
     scaled_value, set_condition, str_at, template_hash, terminating,
 };
 use crate::error::ApiError;
@@ -21,19 +21,6 @@ const DEPLOYMENTS: &str = "apps/deployments";
 const REPLICASETS: &str = "apps/replicasets";
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
-fn owner_key(resource: &str, kind: &str, object: &Value) -> Vec<Key> {
-    controller_of_kind(object, kind)
-        .map(|name| Key {
-            resource: resource.into(),
-            namespace: str_at(object, "/metadata/namespace")
-                .unwrap_or_default()
-                .into(),
-            name: name.into(),
-        })
-        .into_iter()
-        .collect()
-}
-
 fn revision(object: &Value) -> i64 {
     str_at(
         object,
@@ -41,14 +28,6 @@ fn revision(object: &Value) -> i64 {
     )
     .and_then(|r| r.parse().ok())
     .unwrap_or(0)
-}
-
-/// A pod counts as available once Ready for `min_ready` seconds.
-fn pod_available(api: &Api, pod: &Value, min_ready: i64) -> bool {
-    pod_ready(pod)
-        && (min_ready <= 0
-            || ready_since(pod)
-                .is_some_and(|t| api.sim().clock.since(t) >= Duration::from_secs(min_ready as u64)))
 }
 
 /// The Deployment controller.
@@ -67,17 +46,13 @@ impl Controller for Deployments {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             DEPLOYMENTS => vec![Key::of(DEPLOYMENTS, &change.object)],
-            REPLICASETS => owner_key(DEPLOYMENTS, "Deployment", &change.object),
+            REPLICASETS => controller_key(DEPLOYMENTS, "Deployment", &change.object),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::DEPLOYMENTS, None)
-            .iter()
-            .map(|d| Key::of(DEPLOYMENTS, d))
-            .collect()
+        self.api.keys(gvr::DEPLOYMENTS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -554,14 +529,9 @@ impl Deployments {
         if let Some(collisions) = previous.get("collisionCount") {
             status.insert("collisionCount".into(), collisions.clone());
         }
-        let status = Value::Object(status);
-        if previous != status {
-            let mut updated_deployment = deployment.clone();
-            updated_deployment["status"] = status;
-            self.api
-                .replace_status(gvr::DEPLOYMENTS, &updated_deployment)
-                .await?;
-        }
+        self.api
+            .write_status(gvr::DEPLOYMENTS, deployment, Value::Object(status))
+            .await?;
         Ok(requeue)
     }
 }
@@ -582,17 +552,13 @@ impl Controller for ReplicaSets {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             REPLICASETS => vec![Key::of(REPLICASETS, &change.object)],
-            "/pods" => owner_key(REPLICASETS, "ReplicaSet", &change.object),
+            "/pods" => controller_key(REPLICASETS, "ReplicaSet", &change.object),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::REPLICASETS, None)
-            .iter()
-            .map(|rs| Key::of(REPLICASETS, rs))
-            .collect()
+        self.api.keys(gvr::REPLICASETS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -610,13 +576,7 @@ impl Controller for ReplicaSets {
             .collect();
         let mut active: Vec<Arc<Value>> = pods
             .iter()
-            .filter(|p| {
-                !terminating(p)
-                    && !matches!(
-                        str_at(p, "/status/phase"),
-                        Some("Succeeded") | Some("Failed")
-                    )
-            })
+            .filter(|p| !terminating(p) && !pod_finished(p))
             .cloned()
             .collect();
         let wanted = int_at(&rs, "/spec/replicas").unwrap_or(1);
@@ -672,19 +632,13 @@ impl Controller for ReplicaSets {
             .into_iter()
             .filter(|p| controller_uid(p) == Some(uid))
             .collect();
-        let live = |p: &&Arc<Value>| {
-            !terminating(p)
-                && !matches!(
-                    str_at(p, "/status/phase"),
-                    Some("Succeeded") | Some("Failed")
-                )
-        };
+        let live = |p: &&Arc<Value>| !terminating(p) && !pod_finished(p);
         let replicas = pods.iter().filter(live).count();
         let ready = pods.iter().filter(live).filter(|p| pod_ready(p)).count();
         let available = pods
             .iter()
             .filter(live)
-            .filter(|p| pod_available(&self.api, p, min_ready))
+            .filter(|p| pod_available(&self.api.sim().clock, p, min_ready))
             .count();
         let terminating_count = pods.iter().filter(|p| terminating(p)).count();
         let mut status = Map::new();
@@ -704,17 +658,13 @@ impl Controller for ReplicaSets {
             rs["metadata"]["generation"].clone(),
         );
         let status = Value::Object(status);
-        if rs.get("status") != Some(&status) {
-            let mut updated = (*rs).clone();
-            updated["status"] = status;
-            if self
-                .api
-                .replace_status(gvr::REPLICASETS, &updated)
-                .await
-                .is_err()
-            {
-                return Some(Duration::from_millis(200));
-            }
+        if self
+            .api
+            .write_status(gvr::REPLICASETS, &rs, status)
+            .await
+            .is_err()
+        {
+            return Some(Duration::from_millis(200));
         }
         (ready > available).then_some(Duration::from_secs(1))
     }

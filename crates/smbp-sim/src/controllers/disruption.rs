@@ -4,7 +4,9 @@
 
 use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
-use super::util::{pod_ready, scaled_value, selector_matches, set_condition, str_at, terminating};
+use super::util::{
+    pod_finished, pod_ready, scaled_value, selector_matches, set_condition, str_at, terminating,
+};
 use crate::store::Change;
 use serde_json::{Value, json};
 
@@ -26,33 +28,15 @@ impl Controller for Disruption {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             PDBS => vec![Key::of(PDBS, &change.object)],
-            "/pods" => {
-                let namespace = str_at(&change.object, "/metadata/namespace").unwrap_or_default();
-                let labels = change.object.pointer("/metadata/labels");
-                let before = change
-                    .previous
-                    .as_ref()
-                    .and_then(|p| p.pointer("/metadata/labels").cloned());
-                self.api
-                    .list(gvr::PDBS, Some(namespace))
-                    .iter()
-                    .filter(|pdb| {
-                        selector_matches(&pdb["spec"]["selector"], labels)
-                            || selector_matches(&pdb["spec"]["selector"], before.as_ref())
-                    })
-                    .map(|pdb| Key::of(PDBS, pdb))
-                    .collect()
-            }
+            "/pods" => self.api.keys_selecting(gvr::PDBS, change, |pdb, labels| {
+                selector_matches(&pdb["spec"]["selector"], labels)
+            }),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::PDBS, None)
-            .iter()
-            .map(|p| Key::of(PDBS, p))
-            .collect()
+        self.api.keys(gvr::PDBS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -62,12 +46,7 @@ impl Controller for Disruption {
             .list(gvr::PODS, Some(&key.namespace))
             .into_iter()
             .filter(|p| selector_matches(&pdb["spec"]["selector"], p.pointer("/metadata/labels")))
-            .filter(|p| {
-                !matches!(
-                    str_at(p, "/status/phase"),
-                    Some("Succeeded") | Some("Failed")
-                )
-            })
+            .filter(|p| !pod_finished(p))
             .collect();
         let expected = pods.len() as i64;
         let healthy = pods
@@ -125,22 +104,7 @@ impl Controller for Disruption {
                 next["disruptedPods"] = Value::Object(still);
             }
         }
-        let changed = [
-            "observedGeneration",
-            "disruptionsAllowed",
-            "currentHealthy",
-            "desiredHealthy",
-            "expectedPods",
-            "conditions",
-            "disruptedPods",
-        ]
-        .iter()
-        .any(|f| pdb.pointer(&format!("/status/{f}")) != next.get(*f));
-        if changed {
-            let mut updated = (*pdb).clone();
-            updated["status"] = next;
-            let _ = self.api.replace_status(gvr::PDBS, &updated).await;
-        }
+        let _ = self.api.write_status(gvr::PDBS, &pdb, next).await;
         None
     }
 }

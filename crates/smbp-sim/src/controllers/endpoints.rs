@@ -29,33 +29,17 @@ impl Controller for EndpointSlices {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             SERVICES => vec![Key::of(SERVICES, &change.object)],
-            "/pods" => {
-                let namespace = str_at(&change.object, "/metadata/namespace").unwrap_or_default();
-                let labels = change.object.pointer("/metadata/labels");
-                let before = change
-                    .previous
-                    .as_ref()
-                    .and_then(|p| p.pointer("/metadata/labels").cloned());
-                self.api
-                    .list(gvr::SERVICES, Some(namespace))
-                    .iter()
-                    .filter(|s| {
-                        map_matches(&s["spec"]["selector"], labels)
-                            || map_matches(&s["spec"]["selector"], before.as_ref())
-                    })
-                    .map(|s| Key::of(SERVICES, s))
-                    .collect()
-            }
+            "/pods" => self
+                .api
+                .keys_selecting(gvr::SERVICES, change, |service, labels| {
+                    map_matches(&service["spec"]["selector"], labels)
+                }),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::SERVICES, None)
-            .iter()
-            .map(|s| Key::of(SERVICES, s))
-            .collect()
+        self.api.keys(gvr::SERVICES, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {

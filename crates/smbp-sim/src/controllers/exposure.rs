@@ -5,7 +5,7 @@
 //! parent: `Accepted` when the parent Gateway exists, `ResolvedRefs` when every backend Service
 //! exists.
 
-use super::api::{Api, Gvr, gvr};
+use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{str_at, terminating};
 use crate::store::Change;
@@ -51,11 +51,7 @@ impl Controller for LoadBalancers {
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::SERVICES, None)
-            .iter()
-            .map(|s| Key::of("/services", s))
-            .collect()
+        self.api.keys(gvr::SERVICES, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -82,10 +78,8 @@ impl Controller for LoadBalancers {
         } else {
             json!({"loadBalancer": {}})
         };
-        let mut updated = (*service).clone();
-        updated["status"] = status;
         self.api
-            .replace_status(gvr::SERVICES, &updated)
+            .write_status(gvr::SERVICES, &service, status)
             .await
             .err()
             .map(|_| Duration::from_millis(200))
@@ -105,14 +99,8 @@ impl Routes {
 
     fn routes(&self) -> Vec<Key> {
         [gvr::HTTPROUTES, gvr::GRPCROUTES]
-            .iter()
-            .flat_map(|r| {
-                self.api
-                    .list(*r, None)
-                    .iter()
-                    .map(|o| Key::of(&r.storage_key(), o))
-                    .collect::<Vec<_>>()
-            })
+            .into_iter()
+            .flat_map(|r| self.api.keys(r, None))
             .collect()
     }
 }
@@ -141,12 +129,7 @@ impl Controller for Routes {
     fn all_keys(&self) -> Vec<Key> {
         let mut keys = self.routes();
         for resource in [gvr::INGRESSES, gvr::GATEWAYS] {
-            keys.extend(
-                self.api
-                    .list(resource, None)
-                    .iter()
-                    .map(|o| Key::of(&resource.storage_key(), o)),
-            );
+            keys.extend(self.api.keys(resource, None));
         }
         keys
     }
@@ -169,20 +152,12 @@ impl Controller for Routes {
             r if r == gvr::GATEWAYS => self.gateway_status(&object),
             _ => self.route_status(&object),
         };
-        if object.get("status") == Some(&status) {
-            return None;
-        }
-        let mut updated = (*object).clone();
-        updated["status"] = status;
-        write_status(&self.api, resource, &updated).await
+        self.api
+            .write_status(resource, &object, status)
+            .await
+            .err()
+            .map(|_| Duration::from_millis(500))
     }
-}
-
-async fn write_status(api: &Api, resource: Gvr, object: &Value) -> Requeue {
-    api.replace_status(resource, object)
-        .await
-        .err()
-        .map(|_| Duration::from_millis(500))
 }
 
 impl Routes {

@@ -45,11 +45,7 @@ impl Controller for Autoscalers {
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::HPAS, None)
-            .iter()
-            .map(|h| Key::of(HPAS, h))
-            .collect()
+        self.api.keys(gvr::HPAS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -237,10 +233,6 @@ impl Controller for Autoscalers {
 
 impl Autoscalers {
     async fn write(&self, hpa: &Value, status: Value) {
-        if hpa.get("status") != Some(&status) {
-            let mut updated = hpa.clone();
-            updated["status"] = status;
-            let _ = self.api.replace_status(gvr::HPAS, &updated).await;
-        }
+        let _ = self.api.write_status(gvr::HPAS, hpa, status).await;
     }
 }

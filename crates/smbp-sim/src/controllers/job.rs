@@ -7,8 +7,8 @@
 use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{
-    condition, controller_of_kind, controller_ref, controller_uid, int_at, pod_ready,
-    set_condition, str_at, terminating,
+    condition, controller_key, controller_ref, controller_uid, int_at, pod_ready, set_condition,
+    str_at, terminating,
 };
 use crate::store::Change;
 use serde_json::{Map, Value, json};
@@ -50,26 +50,13 @@ impl Controller for Jobs {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             JOBS => vec![Key::of(JOBS, &change.object)],
-            "/pods" => controller_of_kind(&change.object, "Job")
-                .map(|name| Key {
-                    resource: JOBS.into(),
-                    namespace: str_at(&change.object, "/metadata/namespace")
-                        .unwrap_or_default()
-                        .into(),
-                    name: name.into(),
-                })
-                .into_iter()
-                .collect(),
+            "/pods" => controller_key(JOBS, "Job", &change.object),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::JOBS, None)
-            .iter()
-            .map(|j| Key::of(JOBS, j))
-            .collect()
+        self.api.keys(gvr::JOBS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -290,11 +277,7 @@ impl Jobs {
             next.insert("conditions".into(), json!(conditions));
         }
         let next = Value::Object(next);
-        if job.get("status") != Some(&next) {
-            let mut updated = (**job).clone();
-            updated["status"] = next;
-            self.api.replace_status(gvr::JOBS, &updated).await?;
-        }
+        self.api.write_status(gvr::JOBS, job, next).await?;
         Ok(requeue)
     }
 

@@ -9,7 +9,7 @@
 use super::api::{Api, gvr};
 use super::nodes::node_ready;
 use super::runtime::{Controller, Key, Requeue};
-use super::util::{set_condition, str_at, terminating};
+use super::util::{pod_finished, set_condition, str_at, terminating};
 use super::{ImageBehaviour, KubeletTiming};
 use crate::store::Change;
 use serde_json::{Value, json};
@@ -131,10 +131,7 @@ impl Controller for Kubelet {
         if terminating(&pod) {
             return self.terminate(&pod).await;
         }
-        if matches!(
-            str_at(&pod, "/status/phase"),
-            Some("Succeeded") | Some("Failed")
-        ) {
+        if pod_finished(&pod) {
             return None;
         }
         let clock = &self.api.sim().clock;
@@ -423,10 +420,7 @@ impl Kubelet {
         // The deletion started `grace` before its deadline.
         let started = grace.saturating_sub(clock.until(deadline));
         let stops_after = self.timing.stop.min(grace);
-        let finished = matches!(
-            str_at(pod, "/status/phase"),
-            Some("Succeeded") | Some("Failed")
-        );
+        let finished = pod_finished(pod);
         if !finished && started < stops_after {
             return Some(stops_after - started);
         }
@@ -445,12 +439,7 @@ impl Kubelet {
 
     /// Writes a pod's status when it changed.
     async fn write(&self, pod: &Value, status: Value) {
-        if pod.get("status") == Some(&status) {
-            return;
-        }
-        let mut updated = pod.clone();
-        updated["status"] = status;
-        let _ = self.api.replace_status(gvr::PODS, &updated).await;
+        let _ = self.api.write_status(gvr::PODS, pod, status).await;
     }
 }
 

@@ -6,7 +6,9 @@
 use super::api::{Api, gvr};
 use super::nodes::node_ready;
 use super::runtime::{Controller, Key, Requeue};
-use super::util::{controller_uid, selector_matches, set_condition, str_at, terminating};
+use super::util::{
+    controller_uid, pod_finished, selector_matches, set_condition, str_at, terminating,
+};
 use crate::store::{Change, EventType};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -163,10 +165,7 @@ impl Load {
             let Some(node) = str_at(other, "/spec/nodeName") else {
                 continue;
             };
-            if matches!(
-                str_at(other, "/status/phase"),
-                Some("Succeeded") | Some("Failed")
-            ) {
+            if pod_finished(other) {
                 continue;
             }
             *load.pods.entry(node.to_string()).or_default() += 1;

@@ -11,8 +11,8 @@
 use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{
-    controller_of_kind, controller_ref, controller_uid, int_at, pod_ready, ready_since,
-    scaled_value, str_at, template_hash, terminating,
+    controller_key, controller_ref, controller_uid, int_at, pod_available, pod_ready, scaled_value,
+    str_at, template_hash, terminating,
 };
 use crate::store::Change;
 use serde_json::{Map, Value, json};
@@ -37,26 +37,13 @@ impl Controller for StatefulSets {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
             RESOURCE => vec![Key::of(RESOURCE, &change.object)],
-            "/pods" => controller_of_kind(&change.object, "StatefulSet")
-                .map(|name| Key {
-                    resource: RESOURCE.into(),
-                    namespace: str_at(&change.object, "/metadata/namespace")
-                        .unwrap_or_default()
-                        .into(),
-                    name: name.into(),
-                })
-                .into_iter()
-                .collect(),
+            "/pods" => controller_key(RESOURCE, "StatefulSet", &change.object),
             _ => Vec::new(),
         }
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::STATEFULSETS, None)
-            .iter()
-            .map(|s| Key::of(RESOURCE, s))
-            .collect()
+        self.api.keys(gvr::STATEFULSETS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
@@ -103,14 +90,6 @@ fn owned_pods(api: &Api, set: &Value) -> Vec<Arc<Value>> {
 
 fn revision_of(pod: &Value) -> &str {
     str_at(pod, "/metadata/labels/controller-revision-hash").unwrap_or_default()
-}
-
-/// Running, Ready and, for `min_ready`, Ready long enough.
-fn available(api: &Api, pod: &Value, min_ready: i64) -> bool {
-    pod_ready(pod)
-        && (min_ready <= 0
-            || ready_since(pod)
-                .is_some_and(|t| api.sim().clock.since(t) >= Duration::from_secs(min_ready as u64)))
 }
 
 impl StatefulSets {
@@ -176,7 +155,8 @@ impl StatefulSets {
                 }
                 Some(pod)
                     if !parallel
-                        && (terminating(&pod) || !available(&self.api, &pod, min_ready)) =>
+                        && (terminating(&pod)
+                            || !pod_available(&self.api.sim().clock, &pod, min_ready)) =>
                 {
                     if pod_ready(&pod) && min_ready > 0 {
                         requeue = Some(Duration::from_secs(1));
@@ -228,11 +208,11 @@ impl StatefulSets {
                 .collect();
             let mut unavailable = in_scope
                 .iter()
-                .filter(|p| terminating(p) || !available(&self.api, p, min_ready))
+                .filter(|p| terminating(p) || !pod_available(&self.api.sim().clock, p, min_ready))
                 .count() as i64;
             if in_scope
                 .iter()
-                .any(|p| pod_ready(p) && !available(&self.api, p, min_ready))
+                .any(|p| pod_ready(p) && !pod_available(&self.api.sim().clock, p, min_ready))
             {
                 requeue = Some(Duration::from_secs(1));
             }
@@ -501,7 +481,7 @@ impl StatefulSets {
             replicas += 1;
             if pod_ready(pod) {
                 ready += 1;
-                if available(&self.api, pod, min_ready) {
+                if pod_available(&self.api.sim().clock, pod, min_ready) {
                     available_count += 1;
                 }
             }
@@ -548,14 +528,6 @@ impl StatefulSets {
         );
         status.insert("availableReplicas".into(), json!(available_count));
         let status = Value::Object(status);
-        if set.get("status") == Some(&status) {
-            return Ok(());
-        }
-        let mut updated_set = set.clone();
-        updated_set["status"] = status;
-        self.api
-            .replace_status(gvr::STATEFULSETS, &updated_set)
-            .await
-            .map(|_| ())
+        self.api.write_status(gvr::STATEFULSETS, set, status).await
     }
 }

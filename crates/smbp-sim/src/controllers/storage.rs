@@ -84,11 +84,7 @@ impl Controller for Storage {
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        self.api
-            .list(gvr::PVCS, None)
-            .iter()
-            .map(|c| Key::of("/persistentvolumeclaims", c))
-            .collect()
+        self.api.keys(gvr::PVCS, None)
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {

@@ -39,18 +39,8 @@ impl Strimzi {
     }
 
     fn dependents(&self, namespace: &str) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
-            .api
-            .list(gvr::KAFKA_TOPICS, Some(namespace))
-            .iter()
-            .map(|t| Key::of(TOPICS, t))
-            .collect();
-        keys.extend(
-            self.api
-                .list(gvr::KAFKA_USERS, Some(namespace))
-                .iter()
-                .map(|u| Key::of(USERS, u)),
-        );
+        let mut keys = self.api.keys(gvr::KAFKA_TOPICS, Some(namespace));
+        keys.extend(self.api.keys(gvr::KAFKA_USERS, Some(namespace)));
         keys
     }
 }
@@ -73,24 +63,9 @@ impl Controller for Strimzi {
     }
 
     fn all_keys(&self) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
-            .api
-            .list(gvr::KAFKAS, None)
-            .iter()
-            .map(|k| Key::of(KAFKAS, k))
-            .collect();
-        keys.extend(
-            self.api
-                .list(gvr::KAFKA_TOPICS, None)
-                .iter()
-                .map(|t| Key::of(TOPICS, t)),
-        );
-        keys.extend(
-            self.api
-                .list(gvr::KAFKA_USERS, None)
-                .iter()
-                .map(|u| Key::of(USERS, u)),
-        );
+        let mut keys = self.api.keys(gvr::KAFKAS, None);
+        keys.extend(self.api.keys(gvr::KAFKA_TOPICS, None));
+        keys.extend(self.api.keys(gvr::KAFKA_USERS, None));
         keys
     }
 
@@ -132,11 +107,7 @@ fn ready_condition(
 
 impl Strimzi {
     async fn write(&self, resource: Gvr, object: &Value, status: Value) {
-        if object.get("status") != Some(&status) {
-            let mut updated = object.clone();
-            updated["status"] = status;
-            let _ = self.api.replace_status(resource, &updated).await;
-        }
+        let _ = self.api.write_status(resource, object, status).await;
     }
 
     async fn kafka(&self, key: &Key) -> Requeue {

@@ -2,6 +2,7 @@
 //! owner references, conditions that keep their transition time, pod readiness, the template hash
 //! and random name suffixes the Kubernetes controllers use, and int-or-percent arithmetic.
 
+use super::runtime::Key;
 use serde_json::{Value, json};
 
 /// Whether a `metav1.LabelSelector` (`matchLabels` and `matchExpressions`) selects these labels.
@@ -83,14 +84,25 @@ pub fn controller_uid(object: &Value) -> Option<&str> {
         .and_then(|r| r["uid"].as_str())
 }
 
-/// The namespace and name of the object's controller of `kind`.
-pub fn controller_of_kind<'v>(object: &'v Value, kind: &str) -> Option<&'v str> {
+/// The reconcile key (under `resource`) of the object's controller of `kind`, when it has one:
+/// how a pod change reaches its StatefulSet, ReplicaSet or Job.
+pub fn controller_key(resource: &str, kind: &str, object: &Value) -> Vec<Key> {
     object
         .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)?
-        .iter()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
         .find(|r| r["controller"].as_bool() == Some(true) && r["kind"] == kind)
         .and_then(|r| r["name"].as_str())
+        .map(|name| Key {
+            resource: resource.into(),
+            namespace: str_at(object, "/metadata/namespace")
+                .unwrap_or_default()
+                .into(),
+            name: name.into(),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Whether the object is being deleted.
@@ -111,6 +123,23 @@ pub fn condition<'v>(object: &'v Value, kind: &str) -> Option<&'v Value> {
 pub fn pod_ready(pod: &Value) -> bool {
     str_at(pod, "/status/phase") == Some("Running")
         && condition(pod, "Ready").is_some_and(|c| c["status"] == "True")
+}
+
+/// Whether a pod counts as available: Ready, and for `min_ready` seconds (simulated) already.
+pub fn pod_available(clock: &crate::clock::Clock, pod: &Value, min_ready: i64) -> bool {
+    pod_ready(pod)
+        && (min_ready <= 0
+            || ready_since(pod).is_some_and(|t| {
+                clock.since(t) >= std::time::Duration::from_secs(min_ready as u64)
+            }))
+}
+
+/// Whether a pod has run to its end (Succeeded or Failed).
+pub fn pod_finished(pod: &Value) -> bool {
+    matches!(
+        str_at(pod, "/status/phase"),
+        Some("Succeeded") | Some("Failed")
+    )
 }
 
 /// When a ready pod became Ready.

@@ -25,6 +25,18 @@ pub async fn cluster_at(scale: f64) -> SimHandle {
         .expect("cluster starts")
 }
 
+/// A client that does not retry 429 answers (kube-rs retries them 15 times, backing off for
+/// minutes), for tests that must see an eviction refused by a disruption budget.
+pub async fn client_without_retries(cluster: &SimHandle) -> kube::Client {
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).expect("kubeconfig");
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    config.default_retry = false;
+    kube::Client::try_from(config).expect("client")
+}
+
 /// A dynamic API for a kind in a namespace ("" for cluster-scoped kinds).
 pub fn api(
     cluster: &SimHandle,
