@@ -1,7 +1,10 @@
 //! The pure domain of the SMBP operator: semantic validation of a BigPeer, the release catalogue
-//! and its upgrade paths, and the Pod Security Standard checks. No I/O: everything here is called
-//! by the reconciler, the admission webhook and the kubectl plugin, and tested without a cluster.
+//! and its upgrade paths, the Pod Security Standard checks, and the builders of every child
+//! object. No I/O: everything here is called by the reconciler, the admission webhook and the
+//! kubectl plugin, and tested without a cluster.
 
+pub mod build;
 pub mod catalogue;
+pub mod duration;
 pub mod pss;
 pub mod validation;

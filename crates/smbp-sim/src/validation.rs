@@ -55,7 +55,53 @@ fn decodes<T: serde::de::DeserializeOwned>(object: &Value) -> Result<(), String>
 }
 
 /// The type check of a built-in object: every field must have the type Kubernetes declares.
-pub fn builtin(rt: &ResourceType, object: &Value, _old: Option<&Value>) -> Vec<Cause> {
+pub fn builtin(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Vec<Cause> {
+    let mut causes = type_check(rt, object);
+    if let Some(old) = old {
+        causes.extend(immutable_fields(rt, object, old));
+    }
+    causes
+}
+
+/// The spec fields of a StatefulSet an update may change; kube-apiserver forbids every other.
+const STATEFULSET_MUTABLE: [&str; 7] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+
+/// The update rules of built-ins with immutable parts: a StatefulSet's spec beyond
+/// [`STATEFULSET_MUTABLE`] (volume claim templates, selector, service name, pod management
+/// policy), with the recorded message.
+fn immutable_fields(rt: &ResourceType, object: &Value, old: &Value) -> Vec<Cause> {
+    if (rt.group.as_str(), rt.kind.as_str()) != ("apps", "StatefulSet") {
+        return Vec::new();
+    }
+    let frozen = |o: &Value| {
+        let mut spec = o.get("spec").cloned().unwrap_or(Value::Null);
+        if let Some(map) = spec.as_object_mut() {
+            for field in STATEFULSET_MUTABLE {
+                map.remove(field);
+            }
+        }
+        spec
+    };
+    if frozen(object) == frozen(old) {
+        return Vec::new();
+    }
+    vec![Cause::new(
+        "FieldValueForbidden",
+        "spec",
+        "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    )]
+}
+
+/// Decodes a built-in into its k8s-openapi type.
+fn type_check(rt: &ResourceType, object: &Value) -> Vec<Cause> {
     use k8s_openapi::api::{
         apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
         coordination::v1 as coordination, core::v1 as core, events::v1 as events,
@@ -244,6 +290,28 @@ mod tests {
         assert_eq!(builtin(&rt("configmaps"), &object, None).len(), 1);
         let object = json!({"metadata": {"name": "c"}, "data": {"e": "7"}});
         assert!(builtin(&rt("configmaps"), &object, None).is_empty());
+    }
+
+    #[test]
+    fn statefulset_updates_outside_the_mutable_fields_are_forbidden() {
+        let sts = |replicas: i32, storage: &str| {
+            json!({"metadata": {"name": "web"}, "spec": {
+                "replicas": replicas, "serviceName": "web",
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                    "spec": {"resources": {"requests": {"storage": storage}}}}]}})
+        };
+        let old = sts(3, "1Gi");
+        assert!(builtin(&rt("statefulsets"), &sts(5, "1Gi"), Some(&old)).is_empty());
+        let causes = builtin(&rt("statefulsets"), &sts(3, "2Gi"), Some(&old));
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].reason, "FieldValueForbidden");
+        assert!(
+            causes[0]
+                .message
+                .contains("'persistentVolumeClaimRetentionPolicy'")
+        );
     }
 
     #[test]
