@@ -1,13 +1,16 @@
 //! Property tests of the API as a whole: arbitrary valid specs round-trip through serde (JSON and
 //! YAML) unchanged and pass both apply-time (OpenAPI + CEL) and semantic validation; arbitrary
-//! rule-breaking mutations of them are refused by at least one of those layers.
+//! rule-breaking mutations of them are refused by at least one of those layers; and the children
+//! built from any of them are owned, labelled, short enough, *restricted*, distinct and
+//! deterministic.
 
 mod support;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use smbp_api::v1alpha1::{BigPeer, BigPeerSpec};
-use smbp_core::{catalogue, validation};
+use smbp_core::build::{Child, ChildKind, Observed, ValidatedBigPeer, build};
+use smbp_core::{catalogue, pss, validation};
 use support::{bigpeer, merge, refusals};
 
 /// Turns a vector of random numbers ("knobs") into a valid spec. Every choice is made so the
@@ -172,8 +175,71 @@ fn knobs() -> impl Strategy<Value = Vec<u16>> {
     prop::collection::vec(any::<u16>(), 24)
 }
 
+/// The BigPeer a valid spec belongs to, as the API server would store it: a name of `name_len`
+/// characters (the CRD allows 40) in a namespace of `ns_len` (Kubernetes allows 63).
+fn stored(spec: BigPeerSpec, name_len: usize, ns_len: usize) -> BigPeer {
+    let mut bigpeer = BigPeer::new(&"b".repeat(name_len), spec);
+    bigpeer.metadata.namespace = Some("n".repeat(ns_len));
+    bigpeer.metadata.uid = Some("6f0c1c1e-0000-4000-8000-00000000beef".into());
+    bigpeer
+}
+
+/// Checks one built child against the invariants every child must meet.
+fn check_child(child: &Child, bigpeer: &BigPeer) -> Result<(), TestCaseError> {
+    let meta = &child.object["metadata"];
+    let labels = &meta["labels"];
+    for label in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/version"] {
+        prop_assert!(labels.get(label).is_some_and(Value::is_string), "{} lacks {}", child.name, label);
+    }
+    let own_namespace = bigpeer.metadata.namespace.as_deref() == Some(child.namespace.as_str());
+    if own_namespace {
+        let owner = &meta["ownerReferences"][0];
+        prop_assert_eq!(&owner["uid"], &json!(bigpeer.metadata.uid), "{}", child.name);
+        prop_assert_eq!(&owner["controller"], &json!(true));
+        prop_assert!(child.name.len() <= 63, "{} is too long", child.name);
+    } else {
+        prop_assert_eq!(&labels["smbp.dev/owner-namespace"], &json!(bigpeer.metadata.namespace));
+        prop_assert!(child.name.len() <= 253);
+    }
+    if child.kind == ChildKind::StatefulSet {
+        // Pod names (<name>-<ordinal>) and revision labels (<name>-<10-char hash>) must fit 63.
+        prop_assert!(child.name.len() + "-".len() + 10 <= 63, "{}", child.name);
+    }
+    if matches!(child.kind, ChildKind::StatefulSet | ChildKind::Deployment) {
+        let pod = &child.object["spec"]["template"]["spec"];
+        let pod_sc = serde_json::from_value(pod["securityContext"].clone()).unwrap();
+        for container in pod["containers"].as_array().unwrap() {
+            let sc = serde_json::from_value(container["securityContext"].clone()).unwrap();
+            prop_assert_eq!(pss::restricted_violations(&pod_sc, &sc), vec![], "{}", child.name);
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn built_children_are_owned_labelled_short_restricted_distinct_and_deterministic(
+        k in knobs(), name_len in 1usize..=40, ns_len in 1usize..=63,
+    ) {
+        let spec: BigPeerSpec = serde_json::from_value(valid_spec(&k)).unwrap();
+        let bigpeer = stored(spec, name_len, ns_len);
+        let (validated, _) = ValidatedBigPeer::new(&bigpeer, None).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
+        let observed = Observed {
+            tls_checksum: Some("abc".into()),
+            kafka_bootstrap: None,
+            kafka_user_secret: Some(Default::default()),
+        };
+        let children = build(&validated, &observed);
+        prop_assert_eq!(&children, &build(&validated, &observed), "building is not deterministic");
+        let objects = children.into_objects();
+        let mut seen = std::collections::BTreeSet::new();
+        for child in &objects {
+            check_child(child, &bigpeer)?;
+            prop_assert!(seen.insert((child.kind, child.namespace.clone(), child.name.clone())), "two children are {:?} {}/{}", child.kind, child.namespace, child.name);
+        }
+    }
 
     #[test]
     fn valid_specs_round_trip_and_pass_every_layer(k in knobs()) {
