@@ -1,0 +1,305 @@
+//! The apply stage: every built child goes to the API server by server-side apply (field manager
+//! `smbp-operator`, forced), unless its live copy already carries the same applied hash and every
+//! applied value — so a reconcile with nothing to change writes nothing. Children no longer
+//! desired are deleted (found by label, confirmed by owner). A StatefulSet whose immutable fields
+//! must change is deleted with `propagationPolicy: Orphan` (pods and volumes stay) and created
+//! again on the next pass.
+
+use crate::context::{Context, Stats};
+use crate::error::{Error, Result};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use serde_json::Value;
+use smbp_core::build::{
+    APPLIED_HASH_ANNOTATION, Child, ChildKind, MANAGED_BY, OWNER_NAMESPACE_LABEL, OptionalApi,
+    instance_selector,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Identifies a child: kind, namespace, name.
+pub type ChildKey = (ChildKind, String, String);
+
+/// The children that exist, as listed before applying and updated by each apply.
+#[derive(Debug, Default)]
+pub struct Live {
+    objects: BTreeMap<ChildKey, Value>,
+}
+
+impl Live {
+    /// The live copy of a child.
+    pub fn get(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<&Value> {
+        self.objects
+            .get(&(kind, namespace.to_string(), name.to_string()))
+    }
+}
+
+/// What the apply stage did to one child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The live copy already matched.
+    Unchanged,
+    /// It did not exist and was created.
+    Created,
+    /// It existed and was changed.
+    Updated,
+    /// An immutable field changed: the old object was deleted (orphaning its pods) and is
+    /// recreated on the next reconcile.
+    Recreating,
+    /// Its API is not installed; not applied.
+    ApiMissing(OptionalApi),
+}
+
+/// Lists the live children of the BigPeer `namespace/instance`: every kind in its namespace, and
+/// the Strimzi kinds also in `extra_namespaces` (next to the Kafka cluster). Kinds whose
+/// optional API is missing are skipped.
+pub async fn list_live(
+    ctx: &Context,
+    namespace: &str,
+    instance: &str,
+    extra_namespaces: &[String],
+    installed: &BTreeSet<OptionalApi>,
+) -> Result<Live> {
+    let mut live = Live::default();
+    let selector = instance_selector(instance);
+    for kind in ChildKind::ALL {
+        if kind.optional_api().is_some_and(|api| !installed.contains(&api)) {
+            continue;
+        }
+        let mut namespaces = vec![namespace.to_string()];
+        if matches!(kind, ChildKind::KafkaTopic | ChildKind::KafkaUser) {
+            namespaces.extend(extra_namespaces.iter().filter(|n| *n != namespace).cloned());
+        }
+        for ns in namespaces {
+            let api = dynamic_api(ctx, kind, &ns);
+            let list = api
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| Error::kube(format!("list {kind:?} in {ns}"), e))?;
+            for object in list.items {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                live.objects
+                    .insert((kind, ns.clone(), name), to_value(&object)?);
+            }
+        }
+    }
+    Ok(live)
+}
+
+/// Applies `child` unless the live copy already holds it. Updates `live` with the result.
+pub async fn apply(
+    ctx: &Context,
+    child: &Child,
+    live: &mut Live,
+    installed: &BTreeSet<OptionalApi>,
+) -> Result<Outcome> {
+    if let Some(api) = child.kind.optional_api()
+        && !installed.contains(&api)
+    {
+        return Ok(Outcome::ApiMissing(api));
+    }
+    let key = (child.kind, child.namespace.clone(), child.name.clone());
+    let hash = applied_hash(&child.object);
+    let existing = live.objects.get(&key);
+    if let Some(existing) = existing {
+        if existing.pointer("/metadata/deletionTimestamp").is_some() {
+            // Being deleted (an orphaning StatefulSet delete in progress): wait for it to go.
+            return Ok(Outcome::Recreating);
+        }
+        let same_hash = applied_hash(existing) == hash;
+        let normalized = ctx
+            .normalized
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(object_id(&key), hash.clone()));
+        if same_hash && (normalized || contains(existing, &child.object)) {
+            Stats::count(&ctx.stats.unchanged);
+            return Ok(Outcome::Unchanged);
+        }
+        if child.kind == ChildKind::StatefulSet && !immutable_fields_match(existing, &child.object) {
+            orphan_delete(ctx, child).await?;
+            live.objects.remove(&key);
+            return Ok(Outcome::Recreating);
+        }
+    }
+    let created = existing.is_none();
+    let api = dynamic_api(ctx, child.kind, &child.namespace);
+    let params = PatchParams::apply(MANAGED_BY).force();
+    let applied = api
+        .patch(&child.name, &params, &Patch::Apply(&child.object))
+        .await
+        .map_err(|e| Error::kube(format!("apply {:?} {}/{}", child.kind, child.namespace, child.name), e))?;
+    let applied = to_value(&applied)?;
+    if !contains(&applied, &child.object) {
+        // The server stores some value in another form than it was sent; remember that this
+        // desired state is applied so it is not sent again on every reconcile.
+        ctx.normalized
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((object_id(&key), hash));
+    }
+    live.objects.insert(key, applied);
+    Stats::count(&ctx.stats.applies);
+    Ok(if created {
+        Outcome::Created
+    } else {
+        Outcome::Updated
+    })
+}
+
+/// Deletes every live child that is not in `desired` and belongs to the BigPeer with `uid` in
+/// `namespace` (by owner reference, or by the owner-namespace label for children elsewhere).
+/// Returns what it deleted.
+pub async fn prune(
+    ctx: &Context,
+    live: &Live,
+    desired: &BTreeSet<ChildKey>,
+    namespace: &str,
+    uid: &str,
+) -> Result<Vec<ChildKey>> {
+    let mut deleted = Vec::new();
+    for (key, object) in &live.objects {
+        if desired.contains(key) || !owned_by(object, namespace, uid) {
+            continue;
+        }
+        let (kind, ns, name) = key;
+        let api = dynamic_api(ctx, *kind, ns);
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(e) if crate::error::is_not_found(&e) => {}
+            Err(e) => return Err(Error::kube(format!("delete {kind:?} {ns}/{name}"), e)),
+        }
+        Stats::count(&ctx.stats.pruned);
+        deleted.push(key.clone());
+    }
+    Ok(deleted)
+}
+
+/// Whether `object` is a child of the BigPeer `namespace`/`uid`.
+fn owned_by(object: &Value, namespace: &str, uid: &str) -> bool {
+    let owners = object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array);
+    match owners {
+        Some(owners) if !owners.is_empty() => owners
+            .iter()
+            .any(|o| o["uid"] == uid && o["controller"] == true),
+        _ => {
+            let label = object
+                .pointer(&format!("/metadata/labels/{}", OWNER_NAMESPACE_LABEL.replace('/', "~1")))
+                .and_then(Value::as_str);
+            label == Some(namespace)
+        }
+    }
+}
+
+/// Deletes a StatefulSet but not its pods or volumes: they are adopted by the new one.
+async fn orphan_delete(ctx: &Context, child: &Child) -> Result<()> {
+    let api = dynamic_api(ctx, child.kind, &child.namespace);
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Orphan),
+        ..DeleteParams::default()
+    };
+    match api.delete(&child.name, &params).await {
+        Ok(_) => Ok(()),
+        Err(e) if crate::error::is_not_found(&e) => Ok(()),
+        Err(e) => Err(Error::kube(format!("orphan-delete StatefulSet {}", child.name), e)),
+    }
+}
+
+/// Whether the StatefulSet fields Kubernetes refuses to change already hold the desired values.
+fn immutable_fields_match(live: &Value, desired: &Value) -> bool {
+    ["volumeClaimTemplates", "serviceName", "selector", "podManagementPolicy"]
+        .iter()
+        .all(|field| match desired["spec"].get(*field) {
+            Some(want) => live["spec"].get(*field).is_some_and(|have| contains(have, want)),
+            None => true,
+        })
+}
+
+/// Whether `live` holds every value of `desired`: maps may have more keys (server defaults,
+/// other managers' fields), lists must match item by item, an empty desired map may be absent.
+pub fn contains(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (Value::Object(live), Value::Object(desired)) => desired.iter().all(|(k, want)| {
+            match live.get(k) {
+                Some(have) => contains(have, want),
+                None => is_empty(want),
+            }
+        }),
+        (Value::Array(live), Value::Array(desired)) => {
+            live.len() == desired.len() && live.iter().zip(desired).all(|(h, w)| contains(h, w))
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (live, desired) => live == desired,
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+fn applied_hash(object: &Value) -> String {
+    object
+        .pointer(&format!("/metadata/annotations/{}", APPLIED_HASH_ANNOTATION.replace('/', "~1")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn object_id((kind, ns, name): &ChildKey) -> String {
+    format!("{kind:?}/{ns}/{name}")
+}
+
+/// A dynamic API for `kind` in `namespace`.
+pub fn dynamic_api(ctx: &Context, kind: ChildKind, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(ctx.client.clone(), namespace, &kind.api_resource())
+}
+
+fn to_value(object: &DynamicObject) -> Result<Value> {
+    serde_json::to_value(object).map_err(|source| Error::Serde {
+        action: "serialize a live object".into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_objects_contain_what_was_applied_plus_server_fields() {
+        let desired = json!({"spec": {"ports": [{"name": "http", "port": 80}], "emptyDir": {}}});
+        let live = json!({"spec": {"ports": [{"name": "http", "port": 80.0, "protocol": "TCP"}], "clusterIP": "10.0.0.1"}});
+        assert!(contains(&live, &desired));
+        let drifted = json!({"spec": {"ports": [{"name": "http", "port": 81}]}});
+        assert!(!contains(&drifted, &desired));
+        let extra_item = json!({"spec": {"ports": [{"name": "http", "port": 80}, {"name": "x", "port": 1}]}});
+        assert!(!contains(&extra_item, &desired));
+    }
+
+    #[test]
+    fn ownership_is_by_controller_uid_or_by_owner_namespace_label() {
+        let owned = json!({"metadata": {"ownerReferences": [{"uid": "u1", "controller": true}]}});
+        assert!(owned_by(&owned, "ns", "u1"));
+        assert!(!owned_by(&owned, "ns", "u2"));
+        let elsewhere = json!({"metadata": {"labels": {"smbp.dev/owner-namespace": "ns"}}});
+        assert!(owned_by(&elsewhere, "ns", "u1"));
+        assert!(!owned_by(&elsewhere, "other", "u1"));
+    }
+
+    #[test]
+    fn a_changed_volume_claim_template_is_an_immutable_change() {
+        let sts = |size: &str| json!({"spec": {"serviceName": "s", "replicas": 3,
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": size}}}}]}});
+        assert!(immutable_fields_match(&sts("1Gi"), &sts("1Gi")));
+        let mut scaled = sts("1Gi");
+        scaled["spec"]["replicas"] = json!(5);
+        assert!(immutable_fields_match(&sts("1Gi"), &scaled));
+        assert!(!immutable_fields_match(&sts("1Gi"), &sts("2Gi")));
+    }
+}

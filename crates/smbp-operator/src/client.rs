@@ -1,0 +1,27 @@
+//! The operator's Kubernetes client: the usual kubeconfig or in-cluster configuration, with a
+//! User-Agent naming the operator (API server audit logs and request accounting tell its
+//! requests apart from everyone else's).
+
+use std::path::Path;
+
+/// The User-Agent of every request the operator makes.
+pub const USER_AGENT: &str = concat!("smbp-operator/", env!("CARGO_PKG_VERSION"));
+
+/// A client from the kubeconfig at `path`, or, with `None`, from the environment (in-cluster
+/// service account, `KUBECONFIG`, `~/.kube/config`).
+pub async fn client(path: Option<&Path>) -> Result<kube::Client, String> {
+    let mut config = match path {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| e.to_string())?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        None => kube::Config::infer().await.map_err(|e| e.to_string())?,
+    };
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}

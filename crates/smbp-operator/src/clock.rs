@@ -1,0 +1,23 @@
+//! The clock conditions are stamped with, injected so tests are deterministic.
+
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A shared clock.
+pub type SharedClock = Arc<dyn Clock>;

@@ -1,0 +1,109 @@
+//! What every reconcile shares: the client, the optional-API probe, the Event recorder, the
+//! per-object backoff, the clock, the settings and the counters the benchmark and metrics read.
+
+use crate::backoff::Backoff;
+use crate::clock::SharedClock;
+use crate::probe::ApiProbe;
+use kube::runtime::events::{Recorder, Reporter};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Tunables of the controller.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The namespace to watch; `None` watches all.
+    pub namespace: Option<String>,
+    /// How often a Ready BigPeer is reconciled again without any change.
+    pub resync: Duration,
+    /// How soon a BigPeer that is not Ready yet is looked at again (third-party objects such as
+    /// Certificates are not watched; this is how their progress is noticed).
+    pub not_ready_requeue: Duration,
+    /// First and longest delay of the per-object backoff after an error.
+    pub backoff: (Duration, Duration),
+    /// How long the optional-API probe's answer is trusted.
+    pub probe_ttl: Duration,
+    /// How many BigPeers are reconciled at once.
+    pub concurrency: u16,
+    /// This instance's name in Events (`reportingInstance`), usually the pod name.
+    pub instance: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            namespace: None,
+            resync: Duration::from_secs(300),
+            not_ready_requeue: Duration::from_secs(10),
+            backoff: (Duration::from_secs(1), Duration::from_secs(300)),
+            probe_ttl: Duration::from_secs(30),
+            concurrency: 16,
+            instance: None,
+        }
+    }
+}
+
+/// Counters of the controller's work.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Reconciles that finished without error.
+    pub reconciles: AtomicU64,
+    /// Reconciles that returned an error.
+    pub errors: AtomicU64,
+    /// Child objects applied (created or changed).
+    pub applies: AtomicU64,
+    /// Child objects skipped because the live copy already matched.
+    pub unchanged: AtomicU64,
+    /// Child objects deleted because no longer desired.
+    pub pruned: AtomicU64,
+}
+
+impl Stats {
+    /// Adds one to `counter`.
+    pub fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The shared state of the controller.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: kube::Client,
+    /// Which optional APIs are installed.
+    pub apis: ApiProbe,
+    /// Publishes Kubernetes Events (deduplicated into series by kube-runtime).
+    pub recorder: Recorder,
+    /// Per-object retry delays.
+    pub backoff: Backoff,
+    /// The clock of condition timestamps.
+    pub clock: SharedClock,
+    /// The settings.
+    pub settings: Settings,
+    /// Work counters.
+    pub stats: Stats,
+    /// Children the API server stores differently from how they are applied (it normalizes a
+    /// value): keyed by object and applied hash, so the same desired state is not re-applied on
+    /// every reconcile just because the comparison cannot see it is already there.
+    pub normalized: Mutex<HashSet<(String, String)>>,
+}
+
+impl Context {
+    /// The context of a controller on `client`.
+    pub fn new(client: kube::Client, settings: Settings, clock: SharedClock) -> Self {
+        let reporter = Reporter {
+            controller: smbp_core::build::MANAGED_BY.into(),
+            instance: settings.instance.clone(),
+        };
+        Self {
+            apis: ApiProbe::new(client.clone(), settings.probe_ttl),
+            recorder: Recorder::new(client.clone(), reporter),
+            backoff: Backoff::new(settings.backoff.0, settings.backoff.1),
+            client,
+            clock,
+            settings,
+            stats: Stats::default(),
+            normalized: Mutex::new(HashSet::new()),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The BigPeer controller: kube-runtime's `Controller` over BigPeers (as dynamic objects, so an
+//! undecodable one is reported on instead of breaking the watch) and the built-in kinds it owns,
+//! with the per-object backoff as error policy.
+
+use crate::clock::SharedClock;
+use crate::context::{Context, Settings};
+use crate::error::{Category, Error};
+use crate::events;
+use crate::reconcile::{object_key, reconcile};
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::controller::{Action, Config, Controller};
+use kube::runtime::watcher;
+use smbp_api::v1alpha1::BigPeer;
+use smbp_core::build::{ChildKind, MANAGED_BY, MANAGED_BY_LABEL};
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs the controller until `shutdown` completes, then lets in-flight reconciles finish.
+/// Returns the shared context (its counters) when it stops.
+pub async fn run(
+    client: kube::Client,
+    settings: Settings,
+    clock: SharedClock,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Arc<Context> {
+    let ctx = Arc::new(Context::new(client.clone(), settings.clone(), clock));
+    controller(client, &settings)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "controller event");
+            }
+        })
+        .await;
+    ctx
+}
+
+fn api_for(client: &kube::Client, namespace: Option<&str>, resource: &ApiResource) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
+        None => Api::all_with(client.clone(), resource),
+    }
+}
+
+fn controller(client: kube::Client, settings: &Settings) -> Controller<DynamicObject> {
+    let namespace = settings.namespace.as_deref();
+    let bigpeers = ApiResource::erase::<BigPeer>(&());
+    let mut controller = Controller::new_with(
+        api_for(&client, namespace, &bigpeers),
+        watcher::Config::default(),
+        bigpeers,
+    );
+    let managed = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
+    // The built-in kinds are always there; changes to them (a pod becoming ready changes its
+    // StatefulSet's status) trigger the owner's reconcile. Optional kinds are not watched: the
+    // reconciler looks at them again soon while the BigPeer is not Ready.
+    for kind in ChildKind::ALL.into_iter().filter(|k| k.optional_api().is_none()) {
+        let resource = kind.api_resource();
+        controller = controller.owns_with(api_for(&client, namespace, &resource), resource, managed.clone());
+    }
+    controller.with_config(Config::default().concurrency(settings.concurrency))
+}
+
+/// What happens after a failed reconcile: the object's own exponential backoff, and a Warning
+/// Event naming the error.
+fn error_policy(object: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = object_key(&object);
+    let delay = ctx.backoff.failed(&key);
+    match error.category() {
+        Category::Bug => tracing::error!(bigpeer = %key, %error, ?delay, "reconcile failed (a bug: please report it)"),
+        Category::Transient => tracing::warn!(bigpeer = %key, %error, ?delay, "reconcile failed; retrying"),
+    }
+    let reference = events::reference(
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+        object.metadata.name.as_deref().unwrap_or_default(),
+        object.metadata.uid.as_deref(),
+    );
+    let note = format!("{error}; retrying in {}s", delay.as_secs());
+    tokio::spawn(async move {
+        events::publish(&ctx, &reference, true, "ReconcileError", "Reconcile", note).await;
+    });
+    Action::requeue(delay)
+}

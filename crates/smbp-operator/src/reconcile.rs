@@ -1,0 +1,260 @@
+//! One reconcile of one BigPeer, stage by stage: decode → finalizer → validate → dereference →
+//! build → apply and prune → status. Every write is skipped when it would change nothing, so a
+//! BigPeer whose children and status are as desired costs reads only.
+
+use crate::apply::{self, ChildKey, Outcome};
+use crate::context::{Context, Stats};
+use crate::dereference;
+use crate::error::{Error, Result};
+use crate::events;
+use crate::finalizer;
+use crate::status::{self, Inputs, STATUS_MANAGER};
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use semver::Version;
+use serde_json::{Value, json};
+use smbp_api::v1alpha1::{BigPeer, BigPeerStatus};
+use smbp_core::build::{self as builder, ChildKind, ValidatedBigPeer};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Reconciles one BigPeer (watched as a dynamic object, so one that does not decode is reported
+/// on instead of stopping the watch).
+pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    let key = object_key(&object);
+    let span = tracing::info_span!("reconcile", bigpeer = %key);
+    let result = reconcile_object(&object, &ctx).instrument(span).await;
+    match &result {
+        Ok(_) => {
+            ctx.backoff.succeeded(&key);
+            Stats::count(&ctx.stats.reconciles);
+        }
+        Err(_) => Stats::count(&ctx.stats.errors),
+    }
+    result
+}
+
+/// `namespace/name` of an object.
+pub fn object_key(object: &DynamicObject) -> String {
+    format!(
+        "{}/{}",
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+        object.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn bigpeer_api(ctx: &Context, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(ctx.client.clone(), namespace, &ApiResource::erase::<BigPeer>(&()))
+}
+
+async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Action> {
+    let ns = object.metadata.namespace.clone().unwrap_or_default();
+    let name = object.metadata.name.clone().unwrap_or_default();
+    let reference = events::reference(&ns, &name, object.metadata.uid.as_deref());
+    let api = bigpeer_api(ctx, &ns);
+
+    if object.metadata.deletion_timestamp.is_some() {
+        if finalizer::has_finalizer(object) {
+            let deleted = finalizer::cleanup(ctx, &ns, &name).await?;
+            finalizer::set_finalizer(&api, object, false).await?;
+            tracing::info!(deleted, "cleanup done, finalizer removed");
+        }
+        return Ok(Action::await_change());
+    }
+
+    let bigpeer: BigPeer = match serde_json::to_value(object).and_then(serde_json::from_value) {
+        Ok(bigpeer) => bigpeer,
+        Err(error) => {
+            let message = format!("the stored object does not decode as a BigPeer ({error}); fix or delete it");
+            tracing::warn!(%error, "undecodable BigPeer");
+            write_undecodable(ctx, &api, object, &message).await?;
+            events::publish(ctx, &reference, true, "InvalidObject", "Decode", message).await;
+            return Ok(Action::await_change());
+        }
+    };
+
+    if !finalizer::has_finalizer(object) {
+        finalizer::set_finalizer(&api, object, true).await?;
+    }
+
+    let running = bigpeer
+        .status
+        .as_ref()
+        .and_then(|s| s.version.as_ref())
+        .and_then(|v| v.current.as_deref())
+        .and_then(|v| Version::parse(v).ok());
+    let new_generation = bigpeer.status.as_ref().and_then(|s| s.observed_generation) != bigpeer.metadata.generation;
+    let validated = match ValidatedBigPeer::new(&bigpeer, running.as_ref()) {
+        Ok((validated, report)) => {
+            if new_generation {
+                for warning in report.warnings() {
+                    events::publish(ctx, &reference, true, "SpecWarning", "Validate", warning.to_string()).await;
+                }
+            }
+            validated
+        }
+        Err(report) => {
+            let message = report.errors().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let live = apply::Live::default();
+            let computed = status::compute(&Inputs {
+                bigpeer: &bigpeer,
+                validated: Err(message),
+                live: &live,
+                dereferenced: None,
+                installed: &BTreeSet::new(),
+                recreating: false,
+                now: ctx.clock.now(),
+            });
+            write_status(ctx, &api, &bigpeer, computed, &reference).await?;
+            return Ok(Action::await_change());
+        }
+    };
+
+    let installed = ctx.apis.installed().await.map_err(|e| Error::kube("probe optional APIs", e))?;
+    let dereferenced = dereference::dereference(ctx, &bigpeer, &installed).await?;
+    let children = builder::build(&validated, &dereferenced.observed).into_objects();
+    let extra_namespaces: Vec<String> = bigpeer
+        .spec
+        .transaction_log
+        .strimzi
+        .as_ref()
+        .and_then(|s| s.cluster_ref.namespace.clone())
+        .into_iter()
+        .collect();
+    let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed).await?;
+
+    let (changes, recreating, apply_error) = apply_all(ctx, &children, &mut live, &installed).await;
+    let desired: BTreeSet<ChildKey> = children.iter().map(|c| (c.kind, c.namespace.clone(), c.name.clone())).collect();
+    let uid = bigpeer.metadata.uid.clone().unwrap_or_default();
+    let pruned = apply::prune(ctx, &live, &desired, &ns, &uid).await?;
+    report_changes(ctx, &reference, &changes, &pruned).await;
+
+    let computed = status::compute(&Inputs {
+        bigpeer: &bigpeer,
+        validated: Ok(&validated),
+        live: &live,
+        dereferenced: Some(&dereferenced),
+        installed: &installed,
+        recreating,
+        now: ctx.clock.now(),
+    });
+    let ready = computed.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+    write_status(ctx, &api, &bigpeer, computed, &reference).await?;
+    if let Some(error) = apply_error {
+        return Err(error);
+    }
+    Ok(if ready && !recreating {
+        Action::requeue(ctx.settings.resync)
+    } else {
+        Action::requeue(ctx.settings.not_ready_requeue)
+    })
+}
+
+/// Applies every child. An error on one child does not stop the others (one broken part never
+/// blocks the independent ones); the first error is returned after all were tried.
+async fn apply_all(
+    ctx: &Context,
+    children: &[builder::Child],
+    live: &mut apply::Live,
+    installed: &BTreeSet<smbp_core::build::OptionalApi>,
+) -> (Vec<(Outcome, String)>, bool, Option<Error>) {
+    let mut changes = Vec::new();
+    let mut recreating = false;
+    let mut first_error = None;
+    for child in children {
+        match apply::apply(ctx, child, live, installed).await {
+            Ok(Outcome::Unchanged | Outcome::ApiMissing(_)) => {}
+            Ok(outcome) => {
+                recreating |= outcome == Outcome::Recreating;
+                changes.push((outcome, format!("{} {}", kind_name(child.kind), child.name)));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "apply failed");
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    (changes, recreating, first_error)
+}
+
+fn kind_name(kind: ChildKind) -> String {
+    kind.api_resource().kind
+}
+
+/// One Event per kind of change in this reconcile, naming the children.
+async fn report_changes(ctx: &Context, reference: &ObjectReference, changes: &[(Outcome, String)], pruned: &[ChildKey]) {
+    for (outcome, reason, verb) in [
+        (Outcome::Created, "ChildrenCreated", "created"),
+        (Outcome::Updated, "ChildrenUpdated", "updated"),
+        (Outcome::Recreating, "RecreatingStatefulSet", "deleted with orphaned pods and volumes, to be recreated with changed immutable fields:"),
+    ] {
+        let names: Vec<_> = changes.iter().filter(|(o, _)| *o == outcome).map(|(_, n)| n.as_str()).collect();
+        if !names.is_empty() {
+            events::publish(ctx, reference, false, reason, "Apply", format!("{verb} {}", names.join(", "))).await;
+        }
+    }
+    if !pruned.is_empty() {
+        let names: Vec<_> = pruned.iter().map(|(k, ns, n)| format!("{} {ns}/{n}", kind_name(*k))).collect();
+        events::publish(ctx, reference, false, "ChildrenDeleted", "Prune", format!("deleted children no longer desired: {}", names.join(", "))).await;
+    }
+}
+
+/// Writes `computed` as the status (server-side apply under its own manager) unless the stored
+/// status already equals it, and reports condition changes worth an Event.
+async fn write_status(
+    ctx: &Context,
+    api: &Api<DynamicObject>,
+    bigpeer: &BigPeer,
+    computed: BigPeerStatus,
+    reference: &ObjectReference,
+) -> Result<()> {
+    let previous = bigpeer.status.clone().unwrap_or_default();
+    if previous == computed {
+        return Ok(());
+    }
+    let name = bigpeer.metadata.name.clone().unwrap_or_default();
+    let body = json!({
+        "apiVersion": format!("{}/{}", smbp_api::GROUP, smbp_api::v1alpha1::VERSION),
+        "kind": "BigPeer",
+        "status": computed,
+    });
+    api.patch_status(&name, &PatchParams::apply(STATUS_MANAGER).force(), &Patch::Apply(&body))
+        .await
+        .map_err(|e| Error::kube(format!("write the status of BigPeer {name}"), e))?;
+    for condition in status::transitions(&previous.conditions, &computed.conditions) {
+        let problem = condition.status == if condition.type_ == "Degraded" { "True" } else { "False" };
+        let noteworthy = matches!(condition.type_.as_str(), "Ready" | "Available" | "Degraded") || problem;
+        if noteworthy && !matches!(condition.type_.as_str(), "Progressing" | "Upgrading") {
+            let note = format!("{} is {}: {}", condition.type_, condition.status, condition.message);
+            events::publish(ctx, reference, problem, &condition.reason, "UpdateStatus", note).await;
+        }
+    }
+    Ok(())
+}
+
+/// Marks an undecodable BigPeer Failed (a merge patch: its status may not decode either).
+async fn write_undecodable(ctx: &Context, api: &Api<DynamicObject>, object: &DynamicObject, message: &str) -> Result<()> {
+    let current = object.data.get("status").and_then(|s| s.get("conditions")).cloned().unwrap_or(Value::Null);
+    let already = current
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["reason"] == "InvalidObject" && c["message"] == message));
+    if already {
+        return Ok(());
+    }
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ctx.clock.now());
+    let patch = json!({"status": {
+        "observedGeneration": object.metadata.generation,
+        "phase": "Failed",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "InvalidObject", "message": message,
+            "observedGeneration": object.metadata.generation, "lastTransitionTime": now}],
+    }});
+    let name = object.metadata.name.clone().unwrap_or_default();
+    match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(()),
+        // The status itself may be what does not fit the schema; the Event still reports it.
+        Err(kube::Error::Api(status)) if status.code == 422 => Ok(()),
+        Err(e) => Err(Error::kube(format!("mark BigPeer {name} Failed"), e)),
+    }
+}
