@@ -74,10 +74,14 @@ pub async fn list_live(
                 .list(&ListParams::default().labels(&selector))
                 .await
                 .map_err(|e| Error::kube(format!("list {kind:?} in {ns}"), e))?;
+            let resource = kind.api_resource();
             for object in list.items {
                 let name = object.metadata.name.clone().unwrap_or_default();
-                live.objects
-                    .insert((kind, ns.clone(), name), to_value(&object)?);
+                let mut value = to_value(&object)?;
+                // Items of a list carry no apiVersion and kind; the applied objects do.
+                value["apiVersion"] = resource.api_version.clone().into();
+                value["kind"] = resource.kind.clone().into();
+                live.objects.insert((kind, ns.clone(), name), value);
             }
         }
     }

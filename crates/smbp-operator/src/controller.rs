@@ -16,16 +16,14 @@ use smbp_core::build::{ChildKind, MANAGED_BY, MANAGED_BY_LABEL};
 use std::future::Future;
 use std::sync::Arc;
 
+/// The shared context of a controller on `client`; its counters can be read while it runs.
+pub fn context(client: kube::Client, settings: Settings, clock: SharedClock) -> Arc<Context> {
+    Arc::new(Context::new(client, settings, clock))
+}
+
 /// Runs the controller until `shutdown` completes, then lets in-flight reconciles finish.
-/// Returns the shared context (its counters) when it stops.
-pub async fn run(
-    client: kube::Client,
-    settings: Settings,
-    clock: SharedClock,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-) -> Arc<Context> {
-    let ctx = Arc::new(Context::new(client.clone(), settings.clone(), clock));
-    controller(client, &settings)
+pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    controller(ctx.client.clone(), &ctx.settings)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
@@ -34,7 +32,6 @@ pub async fn run(
             }
         })
         .await;
-    ctx
 }
 
 fn api_for(client: &kube::Client, namespace: Option<&str>, resource: &ApiResource) -> Api<DynamicObject> {

@@ -59,7 +59,8 @@ async fn main() -> std::process::ExitCode {
         ..Settings::default()
     };
     tracing::info!(?settings, "starting the BigPeer controller");
-    smbp_operator::controller::run(client, settings, Arc::new(SystemClock), shutdown_signal()).await;
+    let ctx = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
+    smbp_operator::controller::run(ctx, shutdown_signal()).await;
     tracing::info!("stopped");
     std::process::ExitCode::SUCCESS
 }

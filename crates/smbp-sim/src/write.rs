@@ -412,6 +412,9 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
             shape(&req.rt),
         )?;
         metadata_mut(&mut merged).insert("name".into(), json!(name));
+        // Stored objects always carry their type, as the in-process controllers read them.
+        merged["apiVersion"] = json!(req.rt.api_version());
+        merged["kind"] = json!(req.rt.kind);
         return create_object(sim, req, merged).await;
     }
     let rt = req.rt.clone();

@@ -53,7 +53,10 @@ impl Controller for StatefulSets {
         }
         match self.sync(&set).await {
             Ok(requeue) => requeue,
-            Err(_) => Some(Duration::from_millis(200)),
+            Err(error) => {
+                tracing::debug!(statefulset = %key.name, code = error.code, body = %error.body, "sync failed; retrying");
+                Some(Duration::from_millis(200))
+            }
         }
     }
 }
@@ -206,10 +209,16 @@ impl StatefulSets {
                 .filter(|p| ordinal(&name, p).is_some_and(|o| o >= partition && o < replicas))
                 .cloned()
                 .collect();
-            let mut unavailable = in_scope
-                .iter()
-                .filter(|p| terminating(p) || !pod_available(&self.api.sim().clock, p, min_ready))
+            // A pod missing from the listing (just created in this pass, or not yet recreated)
+            // is as unavailable as one that is not ready.
+            let missing = (partition.max(0)..replicas)
+                .filter(|o| by_ordinal(*o).is_none())
                 .count() as i64;
+            let mut unavailable = missing
+                + in_scope
+                    .iter()
+                    .filter(|p| terminating(p) || !pod_available(&self.api.sim().clock, p, min_ready))
+                    .count() as i64;
             if in_scope
                 .iter()
                 .any(|p| pod_ready(p) && !pod_available(&self.api.sim().clock, p, min_ready))
