@@ -188,17 +188,37 @@ fn stored(spec: BigPeerSpec, name_len: usize, ns_len: usize) -> BigPeer {
 fn check_child(child: &Child, bigpeer: &BigPeer) -> Result<(), TestCaseError> {
     let meta = &child.object["metadata"];
     let labels = &meta["labels"];
-    for label in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/version"] {
-        prop_assert!(labels.get(label).is_some_and(Value::is_string), "{} lacks {}", child.name, label);
+    for label in [
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/component",
+        "app.kubernetes.io/managed-by",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/version",
+    ] {
+        prop_assert!(
+            labels.get(label).is_some_and(Value::is_string),
+            "{} lacks {}",
+            child.name,
+            label
+        );
     }
     let own_namespace = bigpeer.metadata.namespace.as_deref() == Some(child.namespace.as_str());
     if own_namespace {
         let owner = &meta["ownerReferences"][0];
-        prop_assert_eq!(&owner["uid"], &json!(bigpeer.metadata.uid), "{}", child.name);
+        prop_assert_eq!(
+            &owner["uid"],
+            &json!(bigpeer.metadata.uid),
+            "{}",
+            child.name
+        );
         prop_assert_eq!(&owner["controller"], &json!(true));
         prop_assert!(child.name.len() <= 63, "{} is too long", child.name);
     } else {
-        prop_assert_eq!(&labels["smbp.dev/owner-namespace"], &json!(bigpeer.metadata.namespace));
+        prop_assert_eq!(
+            &labels["smbp.dev/owner-namespace"],
+            &json!(bigpeer.metadata.namespace)
+        );
         prop_assert!(child.name.len() <= 253);
     }
     if child.kind == ChildKind::StatefulSet {
@@ -210,7 +230,12 @@ fn check_child(child: &Child, bigpeer: &BigPeer) -> Result<(), TestCaseError> {
         let pod_sc = serde_json::from_value(pod["securityContext"].clone()).unwrap();
         for container in pod["containers"].as_array().unwrap() {
             let sc = serde_json::from_value(container["securityContext"].clone()).unwrap();
-            prop_assert_eq!(pss::restricted_violations(&pod_sc, &sc), vec![], "{}", child.name);
+            prop_assert_eq!(
+                pss::restricted_violations(&pod_sc, &sc),
+                vec![],
+                "{}",
+                child.name
+            );
         }
     }
     Ok(())

@@ -7,7 +7,9 @@
 
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
+};
 use serde_json::Value;
 use smbp_core::build::{
     APPLIED_HASH_ANNOTATION, Child, ChildKind, MANAGED_BY, OWNER_NAMESPACE_LABEL, OptionalApi,
@@ -61,7 +63,10 @@ pub async fn list_live(
     let mut live = Live::default();
     let selector = instance_selector(instance);
     for kind in ChildKind::ALL {
-        if kind.optional_api().is_some_and(|api| !installed.contains(&api)) {
+        if kind
+            .optional_api()
+            .is_some_and(|api| !installed.contains(&api))
+        {
             continue;
         }
         let mut namespaces = vec![namespace.to_string()];
@@ -118,7 +123,8 @@ pub async fn apply(
             Stats::count(&ctx.stats.unchanged);
             return Ok(Outcome::Unchanged);
         }
-        if child.kind == ChildKind::StatefulSet && !immutable_fields_match(existing, &child.object) {
+        if child.kind == ChildKind::StatefulSet && !immutable_fields_match(existing, &child.object)
+        {
             orphan_delete(ctx, child).await?;
             live.objects.remove(&key);
             return Ok(Outcome::Recreating);
@@ -130,7 +136,12 @@ pub async fn apply(
     let applied = api
         .patch(&child.name, &params, &Patch::Apply(&child.object))
         .await
-        .map_err(|e| Error::kube(format!("apply {:?} {}/{}", child.kind, child.namespace, child.name), e))?;
+        .map_err(|e| {
+            Error::kube(
+                format!("apply {:?} {}/{}", child.kind, child.namespace, child.name),
+                e,
+            )
+        })?;
     let applied = to_value(&applied)?;
     if !contains(&applied, &child.object) {
         // The server stores some value in another form than it was sent; remember that this
@@ -177,6 +188,54 @@ pub async fn prune(
     Ok(deleted)
 }
 
+/// Grows the store's volumes to `size` (a changed `spec.store.storage.size`): the StatefulSet's
+/// template only applies to new claims, so existing claims are patched one by one; the storage
+/// class must allow expansion. Returns the claims changed.
+pub async fn expand_volumes(
+    ctx: &Context,
+    namespace: &str,
+    selector: &BTreeMap<String, String>,
+    size: &str,
+) -> Result<Vec<String>> {
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(ctx.client.clone(), namespace);
+    let labels = selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let list = claims
+        .list(&ListParams::default().labels(&labels))
+        .await
+        .map_err(|e| Error::kube(format!("list the store's volumes in {namespace}"), e))?;
+    let mut grown = Vec::new();
+    for claim in list.items {
+        let name = claim.metadata.name.clone().unwrap_or_default();
+        let requested = claim
+            .spec
+            .as_ref()
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("storage"))
+            .map(|q| q.0.as_str());
+        if requested == Some(size) || claim.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let patch = serde_json::json!({"spec": {"resources": {"requests": {"storage": size}}}});
+        claims
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| {
+                Error::kube(
+                    format!("expand PersistentVolumeClaim {namespace}/{name}"),
+                    e,
+                )
+            })?;
+        grown.push(name);
+    }
+    Ok(grown)
+}
+
 /// Whether `object` is a child of the BigPeer `namespace`/`uid`.
 fn owned_by(object: &Value, namespace: &str, uid: &str) -> bool {
     let owners = object
@@ -188,7 +247,10 @@ fn owned_by(object: &Value, namespace: &str, uid: &str) -> bool {
             .any(|o| o["uid"] == uid && o["controller"] == true),
         _ => {
             let label = object
-                .pointer(&format!("/metadata/labels/{}", OWNER_NAMESPACE_LABEL.replace('/', "~1")))
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    OWNER_NAMESPACE_LABEL.replace('/', "~1")
+                ))
                 .and_then(Value::as_str);
             label == Some(namespace)
         }
@@ -205,30 +267,40 @@ async fn orphan_delete(ctx: &Context, child: &Child) -> Result<()> {
     match api.delete(&child.name, &params).await {
         Ok(_) => Ok(()),
         Err(e) if crate::error::is_not_found(&e) => Ok(()),
-        Err(e) => Err(Error::kube(format!("orphan-delete StatefulSet {}", child.name), e)),
+        Err(e) => Err(Error::kube(
+            format!("orphan-delete StatefulSet {}", child.name),
+            e,
+        )),
     }
 }
 
 /// Whether the StatefulSet fields Kubernetes refuses to change already hold the desired values.
 fn immutable_fields_match(live: &Value, desired: &Value) -> bool {
-    ["volumeClaimTemplates", "serviceName", "selector", "podManagementPolicy"]
-        .iter()
-        .all(|field| match desired["spec"].get(*field) {
-            Some(want) => live["spec"].get(*field).is_some_and(|have| contains(have, want)),
-            None => true,
-        })
+    [
+        "volumeClaimTemplates",
+        "serviceName",
+        "selector",
+        "podManagementPolicy",
+    ]
+    .iter()
+    .all(|field| match desired["spec"].get(*field) {
+        Some(want) => live["spec"]
+            .get(*field)
+            .is_some_and(|have| contains(have, want)),
+        None => true,
+    })
 }
 
 /// Whether `live` holds every value of `desired`: maps may have more keys (server defaults,
 /// other managers' fields), lists must match item by item, an empty desired map may be absent.
 pub fn contains(live: &Value, desired: &Value) -> bool {
     match (live, desired) {
-        (Value::Object(live), Value::Object(desired)) => desired.iter().all(|(k, want)| {
-            match live.get(k) {
+        (Value::Object(live), Value::Object(desired)) => {
+            desired.iter().all(|(k, want)| match live.get(k) {
                 Some(have) => contains(have, want),
                 None => is_empty(want),
-            }
-        }),
+            })
+        }
         (Value::Array(live), Value::Array(desired)) => {
             live.len() == desired.len() && live.iter().zip(desired).all(|(h, w)| contains(h, w))
         }
@@ -248,7 +320,10 @@ fn is_empty(value: &Value) -> bool {
 
 fn applied_hash(object: &Value) -> String {
     object
-        .pointer(&format!("/metadata/annotations/{}", APPLIED_HASH_ANNOTATION.replace('/', "~1")))
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            APPLIED_HASH_ANNOTATION.replace('/', "~1")
+        ))
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
@@ -282,7 +357,8 @@ mod tests {
         assert!(contains(&live, &desired));
         let drifted = json!({"spec": {"ports": [{"name": "http", "port": 81}]}});
         assert!(!contains(&drifted, &desired));
-        let extra_item = json!({"spec": {"ports": [{"name": "http", "port": 80}, {"name": "x", "port": 1}]}});
+        let extra_item =
+            json!({"spec": {"ports": [{"name": "http", "port": 80}, {"name": "x", "port": 1}]}});
         assert!(!contains(&extra_item, &desired));
     }
 
@@ -298,8 +374,10 @@ mod tests {
 
     #[test]
     fn a_changed_volume_claim_template_is_an_immutable_change() {
-        let sts = |size: &str| json!({"spec": {"serviceName": "s", "replicas": 3,
-            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": size}}}}]}});
+        let sts = |size: &str| {
+            json!({"spec": {"serviceName": "s", "replicas": 3,
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": size}}}}]}})
+        };
         assert!(immutable_fields_match(&sts("1Gi"), &sts("1Gi")));
         let mut scaled = sts("1Gi");
         scaled["spec"]["replicas"] = json!(5);

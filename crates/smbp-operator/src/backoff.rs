@@ -28,7 +28,10 @@ impl Backoff {
     pub fn failed(&self, key: &str) -> Duration {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let count = failures.entry(key.to_string()).or_insert(0);
-        let delay = self.base.saturating_mul(2u32.saturating_pow(*count)).min(self.max);
+        let delay = self
+            .base
+            .saturating_mul(2u32.saturating_pow(*count))
+            .min(self.max);
         *count = count.saturating_add(1);
         delay
     }

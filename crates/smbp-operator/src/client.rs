@@ -12,10 +12,14 @@ pub const USER_AGENT: &str = concat!("smbp-operator/", env!("CARGO_PKG_VERSION")
 pub async fn client(path: Option<&Path>) -> Result<kube::Client, String> {
     let mut config = match path {
         Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| e.to_string())?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-                .await
-                .map_err(|e| e.to_string())?
+            let kubeconfig =
+                kube::config::Kubeconfig::read_from(path).map_err(|e| e.to_string())?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
         }
         None => kube::Config::infer().await.map_err(|e| e.to_string())?,
     };

@@ -34,7 +34,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         .await;
 }
 
-fn api_for(client: &kube::Client, namespace: Option<&str>, resource: &ApiResource) -> Api<DynamicObject> {
+fn api_for(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    resource: &ApiResource,
+) -> Api<DynamicObject> {
     match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
         None => Api::all_with(client.clone(), resource),
@@ -53,9 +57,16 @@ fn controller(client: kube::Client, settings: &Settings) -> Controller<DynamicOb
     // The built-in kinds are always there; changes to them (a pod becoming ready changes its
     // StatefulSet's status) trigger the owner's reconcile. Optional kinds are not watched: the
     // reconciler looks at them again soon while the BigPeer is not Ready.
-    for kind in ChildKind::ALL.into_iter().filter(|k| k.optional_api().is_none()) {
+    for kind in ChildKind::ALL
+        .into_iter()
+        .filter(|k| k.optional_api().is_none())
+    {
         let resource = kind.api_resource();
-        controller = controller.owns_with(api_for(&client, namespace, &resource), resource, managed.clone());
+        controller = controller.owns_with(
+            api_for(&client, namespace, &resource),
+            resource,
+            managed.clone(),
+        );
     }
     controller.with_config(Config::default().concurrency(settings.concurrency))
 }
@@ -66,8 +77,12 @@ fn error_policy(object: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) ->
     let key = object_key(&object);
     let delay = ctx.backoff.failed(&key);
     match error.category() {
-        Category::Bug => tracing::error!(bigpeer = %key, %error, ?delay, "reconcile failed (a bug: please report it)"),
-        Category::Transient => tracing::warn!(bigpeer = %key, %error, ?delay, "reconcile failed; retrying"),
+        Category::Bug => {
+            tracing::error!(bigpeer = %key, %error, ?delay, "reconcile failed (a bug: please report it)")
+        }
+        Category::Transient => {
+            tracing::warn!(bigpeer = %key, %error, ?delay, "reconcile failed; retrying")
+        }
     }
     let reference = events::reference(
         object.metadata.namespace.as_deref().unwrap_or_default(),

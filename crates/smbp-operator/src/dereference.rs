@@ -81,7 +81,15 @@ pub async fn dereference(
                     IssuerKind::Issuer => ("Issuer", Some(ns.as_str())),
                     IssuerKind::ClusterIssuer => ("ClusterIssuer", None),
                 };
-                let object = get_dynamic(ctx, "cert-manager.io", "v1", kind, namespace, &cm.issuer_ref.name).await?;
+                let object = get_dynamic(
+                    ctx,
+                    "cert-manager.io",
+                    "v1",
+                    kind,
+                    namespace,
+                    &cm.issuer_ref.name,
+                )
+                .await?;
                 match object {
                     None => Found::Missing(format!(
                         "{kind} {} does not exist; create it or fix spec.tls.certManager.issuerRef",
@@ -97,9 +105,22 @@ pub async fn dereference(
         kafka = if !installed.contains(&OptionalApi::Strimzi) {
             Found::ApiMissing(OptionalApi::Strimzi)
         } else {
-            let kafka_ns = strimzi.cluster_ref.namespace.clone().unwrap_or_else(|| ns.clone());
+            let kafka_ns = strimzi
+                .cluster_ref
+                .namespace
+                .clone()
+                .unwrap_or_else(|| ns.clone());
             let name = &strimzi.cluster_ref.name;
-            match get_dynamic(ctx, "kafka.strimzi.io", "v1", "Kafka", Some(&kafka_ns), name).await? {
+            match get_dynamic(
+                ctx,
+                "kafka.strimzi.io",
+                "v1",
+                "Kafka",
+                Some(&kafka_ns),
+                name,
+            )
+            .await?
+            {
                 None => Found::Missing(format!(
                     "Kafka {kafka_ns}/{name} does not exist; create it or fix spec.transactionLog.strimzi.clusterRef"
                 )),
@@ -130,7 +151,10 @@ fn tls_digest(secret: &Secret) -> Option<String> {
     let data = secret.data.as_ref()?;
     let (crt, key) = (data.get("tls.crt")?, data.get("tls.key")?);
     let mut bytes = Vec::new();
-    for part in [Some(crt), Some(key), data.get("ca.crt")].into_iter().flatten() {
+    for part in [Some(crt), Some(key), data.get("ca.crt")]
+        .into_iter()
+        .flatten()
+    {
         bytes.extend_from_slice(&part.0);
         bytes.push(0);
     }
@@ -149,9 +173,15 @@ pub fn readiness(object: &Value, kind: &str, name: &str) -> Found {
         Some(c) if c["status"] == "True" => Found::Ready,
         Some(c) => Found::NotReady(
             c["reason"].as_str().unwrap_or("NotReady").to_string(),
-            format!("{kind} {name}: {}", c["message"].as_str().unwrap_or("not ready")),
+            format!(
+                "{kind} {name}: {}",
+                c["message"].as_str().unwrap_or("not ready")
+            ),
         ),
-        None => Found::NotReady("Pending".into(), format!("{kind} {name} has no Ready condition yet")),
+        None => Found::NotReady(
+            "Pending".into(),
+            format!("{kind} {name} has no Ready condition yet"),
+        ),
     }
 }
 
@@ -196,7 +226,10 @@ pub async fn get_dynamic(
     match api.get(name).await {
         Ok(object) => serde_json::to_value(object)
             .map(Some)
-            .map_err(|source| Error::Serde { action: format!("read {kind} {name}"), source }),
+            .map_err(|source| Error::Serde {
+                action: format!("read {kind} {name}"),
+                source,
+            }),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(Error::kube(format!("read {kind} {name}"), e)),
     }

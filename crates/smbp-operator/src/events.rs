@@ -9,7 +9,11 @@ use kube::runtime::events::{Event, EventType};
 /// A reference to the BigPeer `namespace/name` for Events.
 pub fn reference(namespace: &str, name: &str, uid: Option<&str>) -> ObjectReference {
     ObjectReference {
-        api_version: Some(format!("{}/{}", smbp_api::GROUP, smbp_api::v1alpha1::VERSION)),
+        api_version: Some(format!(
+            "{}/{}",
+            smbp_api::GROUP,
+            smbp_api::v1alpha1::VERSION
+        )),
         kind: Some("BigPeer".into()),
         namespace: Some(namespace.into()),
         name: Some(name.into()),

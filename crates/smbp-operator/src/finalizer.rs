@@ -25,7 +25,11 @@ pub fn has_finalizer(object: &DynamicObject) -> bool {
 
 /// Adds or removes the finalizer, guarded by the object's resourceVersion (a concurrent change of
 /// the list is a conflict and retried, never overwritten).
-pub async fn set_finalizer(api: &Api<DynamicObject>, object: &DynamicObject, present: bool) -> Result<()> {
+pub async fn set_finalizer(
+    api: &Api<DynamicObject>,
+    object: &DynamicObject,
+    present: bool,
+) -> Result<()> {
     let mut finalizers: Vec<String> = object
         .metadata
         .finalizers
@@ -39,10 +43,16 @@ pub async fn set_finalizer(api: &Api<DynamicObject>, object: &DynamicObject, pre
     }
     let name = object.metadata.name.clone().unwrap_or_default();
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": object.metadata.resource_version}});
-    match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if !present && is_not_found(&e) => Ok(()),
-        Err(e) => Err(Error::kube(format!("update the finalizer of BigPeer {name}"), e)),
+        Err(e) => Err(Error::kube(
+            format!("update the finalizer of BigPeer {name}"),
+            e,
+        )),
     }
 }
 
@@ -57,7 +67,10 @@ pub async fn cleanup(ctx: &Context, namespace: &str, name: &str) -> Result<usize
     {
         return Ok(0);
     }
-    let selector = format!("{},{OWNER_NAMESPACE_LABEL}={namespace}", instance_selector(name));
+    let selector = format!(
+        "{},{OWNER_NAMESPACE_LABEL}={namespace}",
+        instance_selector(name)
+    );
     let mut deleted = 0;
     for kind in [ChildKind::KafkaTopic, ChildKind::KafkaUser] {
         let all: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &kind.api_resource());
@@ -69,7 +82,10 @@ pub async fn cleanup(ctx: &Context, namespace: &str, name: &str) -> Result<usize
             let (Some(ns), Some(child)) = (object.metadata.namespace, object.metadata.name) else {
                 continue;
             };
-            match dynamic_api(ctx, kind, &ns).delete(&child, &DeleteParams::background()).await {
+            match dynamic_api(ctx, kind, &ns)
+                .delete(&child, &DeleteParams::background())
+                .await
+            {
                 Ok(_) => deleted += 1,
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(Error::kube(format!("delete {kind:?} {ns}/{child}"), e)),

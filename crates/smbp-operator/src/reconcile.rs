@@ -16,7 +16,7 @@ use semver::Version;
 use serde_json::{Value, json};
 use smbp_api::v1alpha1::{BigPeer, BigPeerStatus};
 use smbp_core::build::{self as builder, ChildKind, ValidatedBigPeer};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -46,7 +46,11 @@ pub fn object_key(object: &DynamicObject) -> String {
 }
 
 fn bigpeer_api(ctx: &Context, namespace: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(ctx.client.clone(), namespace, &ApiResource::erase::<BigPeer>(&()))
+    Api::namespaced_with(
+        ctx.client.clone(),
+        namespace,
+        &ApiResource::erase::<BigPeer>(&()),
+    )
 }
 
 async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Action> {
@@ -67,7 +71,9 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
     let bigpeer: BigPeer = match serde_json::to_value(object).and_then(serde_json::from_value) {
         Ok(bigpeer) => bigpeer,
         Err(error) => {
-            let message = format!("the stored object does not decode as a BigPeer ({error}); fix or delete it");
+            let message = format!(
+                "the stored object does not decode as a BigPeer ({error}); fix or delete it"
+            );
             tracing::warn!(%error, "undecodable BigPeer");
             write_undecodable(ctx, &api, object, &message).await?;
             events::publish(ctx, &reference, true, "InvalidObject", "Decode", message).await;
@@ -85,18 +91,31 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         .and_then(|s| s.version.as_ref())
         .and_then(|v| v.current.as_deref())
         .and_then(|v| Version::parse(v).ok());
-    let new_generation = bigpeer.status.as_ref().and_then(|s| s.observed_generation) != bigpeer.metadata.generation;
+    let new_generation =
+        bigpeer.status.as_ref().and_then(|s| s.observed_generation) != bigpeer.metadata.generation;
     let validated = match ValidatedBigPeer::new(&bigpeer, running.as_ref()) {
         Ok((validated, report)) => {
             if new_generation {
                 for warning in report.warnings() {
-                    events::publish(ctx, &reference, true, "SpecWarning", "Validate", warning.to_string()).await;
+                    events::publish(
+                        ctx,
+                        &reference,
+                        true,
+                        "SpecWarning",
+                        "Validate",
+                        warning.to_string(),
+                    )
+                    .await;
                 }
             }
             validated
         }
         Err(report) => {
-            let message = report.errors().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let message = report
+                .errors()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             let live = apply::Live::default();
             let computed = status::compute(&Inputs {
                 bigpeer: &bigpeer,
@@ -112,7 +131,11 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         }
     };
 
-    let installed = ctx.apis.installed().await.map_err(|e| Error::kube("probe optional APIs", e))?;
+    let installed = ctx
+        .apis
+        .installed()
+        .await
+        .map_err(|e| Error::kube("probe optional APIs", e))?;
     let dereferenced = dereference::dereference(ctx, &bigpeer, &installed).await?;
     let children = builder::build(&validated, &dereferenced.observed).into_objects();
     let extra_namespaces: Vec<String> = bigpeer
@@ -126,7 +149,30 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
     let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed).await?;
 
     let (changes, recreating, apply_error) = apply_all(ctx, &children, &mut live, &installed).await;
-    let desired: BTreeSet<ChildKey> = children.iter().map(|c| (c.kind, c.namespace.clone(), c.name.clone())).collect();
+    let store_selector = BTreeMap::from([
+        (builder::NAME_LABEL.to_string(), "bigpeer".to_string()),
+        (builder::INSTANCE_LABEL.to_string(), name.clone()),
+        (builder::COMPONENT_LABEL.to_string(), "store".to_string()),
+    ]);
+    let grown = apply::expand_volumes(
+        ctx,
+        &ns,
+        &store_selector,
+        &validated.spec.store.storage.size,
+    )
+    .await?;
+    if !grown.is_empty() {
+        let note = format!(
+            "requested {} for {}",
+            validated.spec.store.storage.size,
+            grown.join(", ")
+        );
+        events::publish(ctx, &reference, false, "VolumesExpanded", "Apply", note).await;
+    }
+    let desired: BTreeSet<ChildKey> = children
+        .iter()
+        .map(|c| (c.kind, c.namespace.clone(), c.name.clone()))
+        .collect();
     let uid = bigpeer.metadata.uid.clone().unwrap_or_default();
     let pruned = apply::prune(ctx, &live, &desired, &ns, &uid).await?;
     report_changes(ctx, &reference, &changes, &pruned).await;
@@ -140,7 +186,10 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         recreating,
         now: ctx.clock.now(),
     });
-    let ready = computed.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+    let ready = computed
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
     write_status(ctx, &api, &bigpeer, computed, &reference).await?;
     if let Some(error) = apply_error {
         return Err(error);
@@ -184,20 +233,52 @@ fn kind_name(kind: ChildKind) -> String {
 }
 
 /// One Event per kind of change in this reconcile, naming the children.
-async fn report_changes(ctx: &Context, reference: &ObjectReference, changes: &[(Outcome, String)], pruned: &[ChildKey]) {
+async fn report_changes(
+    ctx: &Context,
+    reference: &ObjectReference,
+    changes: &[(Outcome, String)],
+    pruned: &[ChildKey],
+) {
     for (outcome, reason, verb) in [
         (Outcome::Created, "ChildrenCreated", "created"),
         (Outcome::Updated, "ChildrenUpdated", "updated"),
-        (Outcome::Recreating, "RecreatingStatefulSet", "deleted with orphaned pods and volumes, to be recreated with changed immutable fields:"),
+        (
+            Outcome::Recreating,
+            "RecreatingStatefulSet",
+            "deleted with orphaned pods and volumes, to be recreated with changed immutable fields:",
+        ),
     ] {
-        let names: Vec<_> = changes.iter().filter(|(o, _)| *o == outcome).map(|(_, n)| n.as_str()).collect();
+        let names: Vec<_> = changes
+            .iter()
+            .filter(|(o, _)| *o == outcome)
+            .map(|(_, n)| n.as_str())
+            .collect();
         if !names.is_empty() {
-            events::publish(ctx, reference, false, reason, "Apply", format!("{verb} {}", names.join(", "))).await;
+            events::publish(
+                ctx,
+                reference,
+                false,
+                reason,
+                "Apply",
+                format!("{verb} {}", names.join(", ")),
+            )
+            .await;
         }
     }
     if !pruned.is_empty() {
-        let names: Vec<_> = pruned.iter().map(|(k, ns, n)| format!("{} {ns}/{n}", kind_name(*k))).collect();
-        events::publish(ctx, reference, false, "ChildrenDeleted", "Prune", format!("deleted children no longer desired: {}", names.join(", "))).await;
+        let names: Vec<_> = pruned
+            .iter()
+            .map(|(k, ns, n)| format!("{} {ns}/{n}", kind_name(*k)))
+            .collect();
+        events::publish(
+            ctx,
+            reference,
+            false,
+            "ChildrenDeleted",
+            "Prune",
+            format!("deleted children no longer desired: {}", names.join(", ")),
+        )
+        .await;
     }
 }
 
@@ -220,26 +301,59 @@ async fn write_status(
         "kind": "BigPeer",
         "status": computed,
     });
-    api.patch_status(&name, &PatchParams::apply(STATUS_MANAGER).force(), &Patch::Apply(&body))
-        .await
-        .map_err(|e| Error::kube(format!("write the status of BigPeer {name}"), e))?;
+    api.patch_status(
+        &name,
+        &PatchParams::apply(STATUS_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|e| Error::kube(format!("write the status of BigPeer {name}"), e))?;
     for condition in status::transitions(&previous.conditions, &computed.conditions) {
-        let problem = condition.status == if condition.type_ == "Degraded" { "True" } else { "False" };
-        let noteworthy = matches!(condition.type_.as_str(), "Ready" | "Available" | "Degraded") || problem;
+        let problem = condition.status
+            == if condition.type_ == "Degraded" {
+                "True"
+            } else {
+                "False"
+            };
+        let noteworthy =
+            matches!(condition.type_.as_str(), "Ready" | "Available" | "Degraded") || problem;
         if noteworthy && !matches!(condition.type_.as_str(), "Progressing" | "Upgrading") {
-            let note = format!("{} is {}: {}", condition.type_, condition.status, condition.message);
-            events::publish(ctx, reference, problem, &condition.reason, "UpdateStatus", note).await;
+            let note = format!(
+                "{} is {}: {}",
+                condition.type_, condition.status, condition.message
+            );
+            events::publish(
+                ctx,
+                reference,
+                problem,
+                &condition.reason,
+                "UpdateStatus",
+                note,
+            )
+            .await;
         }
     }
     Ok(())
 }
 
 /// Marks an undecodable BigPeer Failed (a merge patch: its status may not decode either).
-async fn write_undecodable(ctx: &Context, api: &Api<DynamicObject>, object: &DynamicObject, message: &str) -> Result<()> {
-    let current = object.data.get("status").and_then(|s| s.get("conditions")).cloned().unwrap_or(Value::Null);
-    let already = current
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["reason"] == "InvalidObject" && c["message"] == message));
+async fn write_undecodable(
+    ctx: &Context,
+    api: &Api<DynamicObject>,
+    object: &DynamicObject,
+    message: &str,
+) -> Result<()> {
+    let current = object
+        .data
+        .get("status")
+        .and_then(|s| s.get("conditions"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let already = current.as_array().is_some_and(|c| {
+        c.iter().any(|c| {
+            c["type"] == "Ready" && c["reason"] == "InvalidObject" && c["message"] == message
+        })
+    });
     if already {
         return Ok(());
     }
@@ -251,7 +365,10 @@ async fn write_undecodable(ctx: &Context, api: &Api<DynamicObject>, object: &Dyn
             "observedGeneration": object.metadata.generation, "lastTransitionTime": now}],
     }});
     let name = object.metadata.name.clone().unwrap_or_default();
-    match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(()),
         // The status itself may be what does not fit the schema; the Event still reports it.
         Err(kube::Error::Api(status)) if status.code == 422 => Ok(()),

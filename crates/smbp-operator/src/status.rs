@@ -45,7 +45,12 @@ struct Cond {
 }
 
 fn cond(type_: &'static str, ok: bool, reason: &str, message: impl Into<String>) -> Cond {
-    Cond { type_, ok, reason: reason.into(), message: message.into() }
+    Cond {
+        type_,
+        ok,
+        reason: reason.into(),
+        message: message.into(),
+    }
 }
 
 /// Computes the status.
@@ -58,7 +63,12 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         Err(message) => {
             let conds = vec![
                 cond("Ready", false, "InvalidSpec", message.clone()),
-                cond("Progressing", false, "InvalidSpec", "waiting for the spec to be fixed"),
+                cond(
+                    "Progressing",
+                    false,
+                    "InvalidSpec",
+                    "waiting for the spec to be fixed",
+                ),
             ];
             return BigPeerStatus {
                 observed_generation: generation,
@@ -74,9 +84,20 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     let sts = live.get(ChildKind::StatefulSet, ns, &names.store());
     let deployment = live.get(ChildKind::Deployment, ns, &names.sync());
     let store = component(sts, "readyReplicas", validated.spec.store.replicas);
-    let desired_sync = validated.spec.sync.replicas.or(validated.spec.sync.autoscaling.as_ref().map(|a| a.min_replicas)).unwrap_or(2);
+    let desired_sync = validated
+        .spec
+        .sync
+        .replicas
+        .or(validated
+            .spec
+            .sync
+            .autoscaling
+            .as_ref()
+            .map(|a| a.min_replicas))
+        .unwrap_or(2);
     let sync = component(deployment, "availableReplicas", desired_sync);
-    let store_rolled = sts.is_some_and(|s| rolled_out(s, "updatedReplicas", &["currentRevision", "updateRevision"]));
+    let store_rolled = sts
+        .is_some_and(|s| rolled_out(s, "updatedReplicas", &["currentRevision", "updateRevision"]));
     let sync_rolled = deployment.is_some_and(|d| rolled_out(d, "updatedReplicas", &[]));
     let quorum = validated.spec.store.replicas / 2 + 1;
 
@@ -85,13 +106,20 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     conds.push(cond(
         "Available",
         available,
-        if available { "QuorumAvailable" } else { "Unavailable" },
+        if available {
+            "QuorumAvailable"
+        } else {
+            "Unavailable"
+        },
         format!(
             "store {}/{} ready (quorum {quorum}), sync {}/{} available",
             store.ready_replicas, store.replicas, sync.ready_replicas, sync.replicas
         ),
     ));
-    let complete = store_rolled && sync_rolled && store.ready_replicas == store.replicas && sync.ready_replicas >= sync.replicas.min(desired_sync);
+    let complete = store_rolled
+        && sync_rolled
+        && store.ready_replicas == store.replicas
+        && sync.ready_replicas >= sync.replicas.min(desired_sync);
     conds.push(if inputs.recreating {
         cond("Progressing", true, "RecreatingStatefulSet", "an immutable field of the store changed: the StatefulSet is recreated, keeping its pods and volumes")
     } else if complete {
@@ -110,26 +138,74 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     conds.push(exposure);
     conds.push(monitoring(validated, inputs.installed));
     let current = previous.version.as_ref().and_then(|v| v.current.clone());
-    let upgrading = current.as_ref().is_some_and(|c| c != &validated.spec.version);
+    let upgrading = current
+        .as_ref()
+        .is_some_and(|c| c != &validated.spec.version);
     conds.push(if upgrading {
-        cond("Upgrading", true, "VersionChanged", format!(
-            "rolling out {} (pods run {})", validated.spec.version, current.clone().unwrap_or_default()
-        ))
+        cond(
+            "Upgrading",
+            true,
+            "VersionChanged",
+            format!(
+                "rolling out {} (pods run {})",
+                validated.spec.version,
+                current.clone().unwrap_or_default()
+            ),
+        )
     } else {
-        cond("Upgrading", false, "NoUpgrade", "no version change in progress")
+        cond(
+            "Upgrading",
+            false,
+            "NoUpgrade",
+            "no version change in progress",
+        )
     });
-    let all_ready = available && complete && conds.iter().filter(|c| matches!(c.type_, "TransactionLogReady" | "CertificateReady" | "ExposureReady" | "MonitoringReady")).all(|c| c.ok);
-    let first_failure = conds.iter().find(|c| !c.ok && c.type_ != "Upgrading" && c.type_ != "Progressing").map(|c| format!("{}: {}", c.type_, c.message));
+    let all_ready = available
+        && complete
+        && conds
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.type_,
+                    "TransactionLogReady"
+                        | "CertificateReady"
+                        | "ExposureReady"
+                        | "MonitoringReady"
+                )
+            })
+            .all(|c| c.ok);
+    let first_failure = conds
+        .iter()
+        .find(|c| !c.ok && c.type_ != "Upgrading" && c.type_ != "Progressing")
+        .map(|c| format!("{}: {}", c.type_, c.message));
     conds.push(cond(
         "Degraded",
         available && !all_ready,
-        if available && !all_ready { "ComponentNotReady" } else { "AsExpected" },
-        if available && !all_ready { first_failure.clone().unwrap_or_default() } else { "nothing is degraded".into() },
+        if available && !all_ready {
+            "ComponentNotReady"
+        } else {
+            "AsExpected"
+        },
+        if available && !all_ready {
+            first_failure.clone().unwrap_or_default()
+        } else {
+            "nothing is degraded".into()
+        },
     ));
     conds.push(if all_ready {
-        cond("Ready", true, "AllComponentsReady", "every component is ready")
+        cond(
+            "Ready",
+            true,
+            "AllComponentsReady",
+            "every component is ready",
+        )
     } else {
-        cond("Ready", false, "ComponentsNotReady", first_failure.unwrap_or_else(|| "rolling out".into()))
+        cond(
+            "Ready",
+            false,
+            "ComponentsNotReady",
+            first_failure.unwrap_or_else(|| "rolling out".into()),
+        )
     });
     let version = if complete {
         Some(validated.spec.version.clone())
@@ -150,7 +226,15 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         phase: Some(phase),
         conditions: settle(conds, &previous.conditions, generation, inputs.now),
         version: Some(VersionStatus {
-            image: version.as_ref().filter(|v| *v == &validated.spec.version).map(|_| validated.image.by_digest()).or(previous.version.as_ref().and_then(|v| v.image.clone()).filter(|_| version.is_some())),
+            image: version
+                .as_ref()
+                .filter(|v| *v == &validated.spec.version)
+                .map(|_| validated.image.by_digest())
+                .or(previous
+                    .version
+                    .as_ref()
+                    .and_then(|v| v.image.clone())
+                    .filter(|_| version.is_some())),
             current: version,
             target: Some(validated.spec.version.clone()),
         }),
@@ -183,12 +267,24 @@ fn component(workload: Option<&Value>, ready_field: &str, desired: i32) -> Compo
 
 /// Whether a workload's controller has seen its latest spec and updated every replica.
 fn rolled_out(workload: &Value, updated: &str, same_revisions: &[&str]) -> bool {
-    let generation = workload.pointer("/metadata/generation").and_then(Value::as_i64);
-    let observed = workload.pointer("/status/observedGeneration").and_then(Value::as_i64);
-    let replicas = workload.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
-    let updated = workload.pointer(&format!("/status/{updated}")).and_then(Value::as_i64).unwrap_or(0);
+    let generation = workload
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64);
+    let observed = workload
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64);
+    let replicas = workload
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let updated = workload
+        .pointer(&format!("/status/{updated}"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let revisions_match = match same_revisions {
-        [a, b] => workload.pointer(&format!("/status/{a}")) == workload.pointer(&format!("/status/{b}")),
+        [a, b] => {
+            workload.pointer(&format!("/status/{a}")) == workload.pointer(&format!("/status/{b}"))
+        }
         _ => true,
     };
     generation.is_some() && generation == observed && updated >= replicas && revisions_match
@@ -197,28 +293,60 @@ fn rolled_out(workload: &Value, updated: &str, same_revisions: &[&str]) -> bool 
 fn found_condition(type_: &'static str, found: &Found, what: &str) -> Option<Cond> {
     match found {
         Found::NotUsed | Found::Ready => None,
-        Found::ApiMissing(api) => Some(cond(type_, false, &format!("{}NotInstalled", api.product().replace([' ', '-'], "")), format!(
-            "{what} needs {} ({}/{}), which is not installed in the cluster; install it, or change the spec", api.product(), api.group_version().0, api.group_version().1
-        ))),
-        Found::Missing(message) => Some(cond(type_, false, &format!("{what}NotFound"), message.clone())),
+        Found::ApiMissing(api) => Some(cond(
+            type_,
+            false,
+            &format!("{}NotInstalled", api.product().replace([' ', '-'], "")),
+            format!(
+                "{what} needs {} ({}/{}), which is not installed in the cluster; install it, or change the spec",
+                api.product(),
+                api.group_version().0,
+                api.group_version().1
+            ),
+        )),
+        Found::Missing(message) => Some(cond(
+            type_,
+            false,
+            &format!("{what}NotFound"),
+            message.clone(),
+        )),
         Found::NotReady(reason, message) => Some(cond(type_, false, reason, message.clone())),
     }
 }
 
-fn transaction_log(v: &ValidatedBigPeer, deref: Option<&Dereferenced>, live: &Live, installed: &BTreeSet<OptionalApi>) -> Cond {
+fn transaction_log(
+    v: &ValidatedBigPeer,
+    deref: Option<&Dereferenced>,
+    live: &Live,
+    installed: &BTreeSet<OptionalApi>,
+) -> Cond {
     const T: &str = "TransactionLogReady";
     let Some(strimzi) = &v.spec.transaction_log.strimzi else {
-        return cond(T, true, "ExternalBroker", "an external broker is configured; the operator does not connect to it");
+        return cond(
+            T,
+            true,
+            "ExternalBroker",
+            "an external broker is configured; the operator does not connect to it",
+        );
     };
     if let Some(c) = deref.and_then(|d| found_condition(T, &d.kafka, "Kafka")) {
         return c;
     }
     if !installed.contains(&OptionalApi::Strimzi) {
-        return found_condition(T, &Found::ApiMissing(OptionalApi::Strimzi), "Kafka").expect("a missing API is a condition");
+        return found_condition(T, &Found::ApiMissing(OptionalApi::Strimzi), "Kafka")
+            .expect("a missing API is a condition");
     }
-    let kafka_ns = strimzi.cluster_ref.namespace.clone().unwrap_or_else(|| v.namespace.clone());
-    let name = Names::new(&v.name).transaction_log(&v.namespace, strimzi.cluster_ref.namespace.as_deref());
-    for (kind, label) in [(ChildKind::KafkaTopic, "KafkaTopic"), (ChildKind::KafkaUser, "KafkaUser")] {
+    let kafka_ns = strimzi
+        .cluster_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| v.namespace.clone());
+    let name =
+        Names::new(&v.name).transaction_log(&v.namespace, strimzi.cluster_ref.namespace.as_deref());
+    for (kind, label) in [
+        (ChildKind::KafkaTopic, "KafkaTopic"),
+        (ChildKind::KafkaUser, "KafkaUser"),
+    ] {
         let found = match live.get(kind, &kafka_ns, &name) {
             Some(object) => crate::dereference::readiness(object, label, &name),
             None => Found::Missing(format!("{label} {kafka_ns}/{name} is not created yet")),
@@ -227,38 +355,76 @@ fn transaction_log(v: &ValidatedBigPeer, deref: Option<&Dereferenced>, live: &Li
             return c;
         }
     }
-    cond(T, true, "TopicAndUserReady", format!("topic and user {kafka_ns}/{name} are ready"))
+    cond(
+        T,
+        true,
+        "TopicAndUserReady",
+        format!("topic and user {kafka_ns}/{name} are ready"),
+    )
 }
 
 fn certificate(v: &ValidatedBigPeer, deref: Option<&Dereferenced>, live: &Live) -> Cond {
     const T: &str = "CertificateReady";
     let Some(tls) = &v.spec.tls else {
-        return cond(T, true, "TLSNotConfigured", "spec.tls is not set: pods serve plain HTTP inside the cluster");
+        return cond(
+            T,
+            true,
+            "TLSNotConfigured",
+            "spec.tls is not set: pods serve plain HTTP inside the cluster",
+        );
     };
     if tls.secret_ref.is_some() {
         return deref
             .and_then(|d| found_condition(T, &d.tls_secret, "Secret"))
-            .unwrap_or_else(|| cond(T, true, "SecretPresent", "the referenced TLS Secret holds a certificate and key"));
+            .unwrap_or_else(|| {
+                cond(
+                    T,
+                    true,
+                    "SecretPresent",
+                    "the referenced TLS Secret holds a certificate and key",
+                )
+            });
     }
     if let Some(c) = deref.and_then(|d| found_condition(T, &d.issuer, "Issuer")) {
         return c;
     }
     let name = Names::new(&v.name).certificate();
     match live.get(ChildKind::Certificate, &v.namespace, &name) {
-        None => cond(T, false, "CertificateNotCreated", format!("Certificate {name} is not created yet")),
+        None => cond(
+            T,
+            false,
+            "CertificateNotCreated",
+            format!("Certificate {name} is not created yet"),
+        ),
         Some(object) => match crate::dereference::readiness(object, "Certificate", &name) {
-            Found::Ready if deref.is_some_and(|d| d.observed.tls_checksum.is_some()) => cond(T, true, "Issued", format!("Certificate {name} is issued")),
-            Found::Ready => cond(T, false, "SecretPending", format!("Certificate {name} is Ready but its Secret is not readable yet")),
+            Found::Ready if deref.is_some_and(|d| d.observed.tls_checksum.is_some()) => {
+                cond(T, true, "Issued", format!("Certificate {name} is issued"))
+            }
+            Found::Ready => cond(
+                T,
+                false,
+                "SecretPending",
+                format!("Certificate {name} is Ready but its Secret is not readable yet"),
+            ),
             other => found_condition(T, &other, "Certificate").expect("not ready is a condition"),
         },
     }
 }
 
-fn exposure(v: &ValidatedBigPeer, live: &Live, installed: &BTreeSet<OptionalApi>) -> (Cond, Endpoints) {
+fn exposure(
+    v: &ValidatedBigPeer,
+    live: &Live,
+    installed: &BTreeSet<OptionalApi>,
+) -> (Cond, Endpoints) {
     const T: &str = "ExposureReady";
     let names = Names::new(&v.name);
     let ns = v.namespace.as_str();
-    let port = v.spec.workload.as_ref().map(|w| w.http_port).unwrap_or(8080);
+    let port = v
+        .spec
+        .workload
+        .as_ref()
+        .map(|w| w.http_port)
+        .unwrap_or(8080);
     let mut endpoints = Endpoints {
         service: Some(format!("{}.{ns}.svc:{port}", names.sync())),
         external: Vec::new(),
@@ -266,18 +432,36 @@ fn exposure(v: &ValidatedBigPeer, live: &Live, installed: &BTreeSet<OptionalApi>
     let mut waiting = Vec::new();
     let network = v.spec.network.clone().unwrap_or_default();
     let service = live.get(ChildKind::Service, ns, &names.sync());
-    let service_type = network.service.as_ref().map(|s| s.type_).unwrap_or_default();
+    let service_type = network
+        .service
+        .as_ref()
+        .map(|s| s.type_)
+        .unwrap_or_default();
     match service_type {
         ServiceType::LoadBalancer => {
             let addresses = lb_addresses(service);
             if addresses.is_empty() {
-                waiting.push(format!("Service {} has no load balancer address yet", names.sync()));
+                waiting.push(format!(
+                    "Service {} has no load balancer address yet",
+                    names.sync()
+                ));
             }
-            endpoints.external.extend(addresses.into_iter().map(|a| ExternalEndpoint { source: "LoadBalancer".into(), address: format!("{a}:{port}") }));
+            endpoints
+                .external
+                .extend(addresses.into_iter().map(|a| ExternalEndpoint {
+                    source: "LoadBalancer".into(),
+                    address: format!("{a}:{port}"),
+                }));
         }
         ServiceType::NodePort => {
-            if let Some(node_port) = service.and_then(|s| s.pointer("/spec/ports/0/nodePort")).and_then(Value::as_i64) {
-                endpoints.external.push(ExternalEndpoint { source: "NodePort".into(), address: format!("<any node>:{node_port}") });
+            if let Some(node_port) = service
+                .and_then(|s| s.pointer("/spec/ports/0/nodePort"))
+                .and_then(Value::as_i64)
+            {
+                endpoints.external.push(ExternalEndpoint {
+                    source: "NodePort".into(),
+                    address: format!("<any node>:{node_port}"),
+                });
             }
         }
         ServiceType::ClusterIP => {}
@@ -285,14 +469,31 @@ fn exposure(v: &ValidatedBigPeer, live: &Live, installed: &BTreeSet<OptionalApi>
     if let Some(ingress) = &network.ingress {
         let object = live.get(ChildKind::Ingress, ns, &names.sync());
         if lb_addresses(object).is_empty() {
-            waiting.push(format!("Ingress {} has no address from its ingress controller yet", names.sync()));
+            waiting.push(format!(
+                "Ingress {} has no address from its ingress controller yet",
+                names.sync()
+            ));
         }
-        let scheme = if ingress.tls.is_some() { "https" } else { "http" };
-        endpoints.external.extend(ingress.hosts.iter().map(|h| ExternalEndpoint { source: "Ingress".into(), address: format!("{scheme}://{h}") }));
+        let scheme = if ingress.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        endpoints
+            .external
+            .extend(ingress.hosts.iter().map(|h| ExternalEndpoint {
+                source: "Ingress".into(),
+                address: format!("{scheme}://{h}"),
+            }));
     }
     if let Some(gateway) = &network.gateway {
         if !installed.contains(&OptionalApi::GatewayApi) {
-            let c = found_condition(T, &Found::ApiMissing(OptionalApi::GatewayApi), "spec.network.gateway").expect("a missing API is a condition");
+            let c = found_condition(
+                T,
+                &Found::ApiMissing(OptionalApi::GatewayApi),
+                "spec.network.gateway",
+            )
+            .expect("a missing API is a condition");
             return (c, endpoints);
         }
         let kind = match gateway.route_kind {
@@ -302,7 +503,14 @@ fn exposure(v: &ValidatedBigPeer, live: &Live, installed: &BTreeSet<OptionalApi>
         match live.get(kind, ns, &names.sync()).map(route_problem) {
             None => waiting.push(format!("route {} is not created yet", names.sync())),
             Some(Some((reason, message))) => return (cond(T, false, &reason, message), endpoints),
-            Some(None) => endpoints.external.extend(gateway.hostnames.iter().map(|h| ExternalEndpoint { source: "Gateway".into(), address: h.clone() })),
+            Some(None) => {
+                endpoints
+                    .external
+                    .extend(gateway.hostnames.iter().map(|h| ExternalEndpoint {
+                        source: "Gateway".into(),
+                        address: h.clone(),
+                    }))
+            }
         }
     }
     let c = if waiting.is_empty() {
@@ -317,14 +525,26 @@ fn exposure(v: &ValidatedBigPeer, live: &Live, installed: &BTreeSet<OptionalApi>
 fn route_problem(route: &Value) -> Option<(String, String)> {
     let parents = route.pointer("/status/parents").and_then(Value::as_array);
     let Some(parents) = parents.filter(|p| !p.is_empty()) else {
-        return Some(("RoutePending".into(), "no Gateway has reported on the route yet".into()));
+        return Some((
+            "RoutePending".into(),
+            "no Gateway has reported on the route yet".into(),
+        ));
     };
     for parent in parents {
-        let gateway = parent.pointer("/parentRef/name").and_then(Value::as_str).unwrap_or("?");
+        let gateway = parent
+            .pointer("/parentRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
         for c in parent["conditions"].as_array().into_iter().flatten() {
             if (c["type"] == "Accepted" || c["type"] == "ResolvedRefs") && c["status"] != "True" {
-                let reason = c["reason"].as_str().unwrap_or("RouteNotAccepted").to_string();
-                return Some((reason, format!("Gateway {gateway}: {}", c["message"].as_str().unwrap_or(""))));
+                let reason = c["reason"]
+                    .as_str()
+                    .unwrap_or("RouteNotAccepted")
+                    .to_string();
+                return Some((
+                    reason,
+                    format!("Gateway {gateway}: {}", c["message"].as_str().unwrap_or("")),
+                ));
             }
         }
     }
@@ -337,7 +557,12 @@ fn lb_addresses(object: Option<&Value>) -> Vec<String> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|i| i["hostname"].as_str().or(i["ip"].as_str()).map(str::to_string))
+        .filter_map(|i| {
+            i["hostname"]
+                .as_str()
+                .or(i["ip"].as_str())
+                .map(str::to_string)
+        })
         .collect()
 }
 
@@ -346,16 +571,32 @@ fn monitoring(v: &ValidatedBigPeer, installed: &BTreeSet<OptionalApi>) -> Cond {
     let Some(m) = &v.spec.monitoring else {
         return cond(T, true, "NotRequested", "spec.monitoring is not set");
     };
-    let wants_prometheus = m.service_monitor.as_ref().is_some_and(|s| s.enabled) || m.prometheus_rule.as_ref().is_some_and(|r| r.enabled);
+    let wants_prometheus = m.service_monitor.as_ref().is_some_and(|s| s.enabled)
+        || m.prometheus_rule.as_ref().is_some_and(|r| r.enabled);
     if wants_prometheus && !installed.contains(&OptionalApi::PrometheusOperator) {
-        return found_condition(T, &Found::ApiMissing(OptionalApi::PrometheusOperator), "spec.monitoring").expect("a missing API is a condition");
+        return found_condition(
+            T,
+            &Found::ApiMissing(OptionalApi::PrometheusOperator),
+            "spec.monitoring",
+        )
+        .expect("a missing API is a condition");
     }
-    cond(T, true, "Configured", "the requested monitoring objects are applied")
+    cond(
+        T,
+        true,
+        "Configured",
+        "the requested monitoring objects are applied",
+    )
 }
 
 /// Turns computed conditions into Kubernetes conditions, keeping the previous transition time
 /// of every condition whose status did not change.
-fn settle(conds: Vec<Cond>, previous: &[Condition], generation: Option<i64>, now: Timestamp) -> Vec<Condition> {
+fn settle(
+    conds: Vec<Cond>,
+    previous: &[Condition],
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
     conds
         .into_iter()
         .map(|c| {
@@ -381,6 +622,10 @@ fn settle(conds: Vec<Cond>, previous: &[Condition], generation: Option<i64>, now
 pub fn transitions<'a>(before: &[Condition], after: &'a [Condition]) -> Vec<&'a Condition> {
     after
         .iter()
-        .filter(|c| !before.iter().any(|b| b.type_ == c.type_ && b.status == c.status && b.reason == c.reason))
+        .filter(|c| {
+            !before
+                .iter()
+                .any(|b| b.type_ == c.type_ && b.status == c.status && b.reason == c.reason)
+        })
         .collect()
 }

@@ -23,7 +23,8 @@ async fn env_with_dependencies(crds: ThirdPartyCrds) -> Env {
 
 fn owned_by_bigpeer(object: &Value, uid: &Value) -> bool {
     object.pointer("/metadata/ownerReferences/0/uid") == Some(uid)
-        && object.pointer("/metadata/labels/app.kubernetes.io~1managed-by") == Some(&json!("smbp-operator"))
+        && object.pointer("/metadata/labels/app.kubernetes.io~1managed-by")
+            == Some(&json!("smbp-operator"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,30 +54,88 @@ async fn a_bigpeer_gets_ready_with_every_child_and_a_quiet_reconcile_writes_noth
         ("v1", "Service", "services", "edge-store"),
         ("v1", "Service", "services", "edge-sync"),
         ("v1", "Service", "services", "edge-metrics"),
-        ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", "edge-store"),
+        (
+            "policy/v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            "edge-store",
+        ),
         ("apps/v1", "Deployment", "deployments", "edge-sync"),
         ("networking.k8s.io/v1", "Ingress", "ingresses", "edge-sync"),
-        ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", "edge-store"),
-        ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", "edge-sync"),
-        ("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes", "edge-sync"),
-        ("cert-manager.io/v1", "Certificate", "certificates", "edge-tls"),
-        ("kafka.strimzi.io/v1", "KafkaTopic", "kafkatopics", "edge-txlog"),
-        ("kafka.strimzi.io/v1", "KafkaUser", "kafkausers", "edge-txlog"),
-        ("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", "edge"),
-        ("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules", "edge"),
+        (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            "edge-store",
+        ),
+        (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            "edge-sync",
+        ),
+        (
+            "gateway.networking.k8s.io/v1",
+            "HTTPRoute",
+            "httproutes",
+            "edge-sync",
+        ),
+        (
+            "cert-manager.io/v1",
+            "Certificate",
+            "certificates",
+            "edge-tls",
+        ),
+        (
+            "kafka.strimzi.io/v1",
+            "KafkaTopic",
+            "kafkatopics",
+            "edge-txlog",
+        ),
+        (
+            "kafka.strimzi.io/v1",
+            "KafkaUser",
+            "kafkausers",
+            "edge-txlog",
+        ),
+        (
+            "monitoring.coreos.com/v1",
+            "ServiceMonitor",
+            "servicemonitors",
+            "edge",
+        ),
+        (
+            "monitoring.coreos.com/v1",
+            "PrometheusRule",
+            "prometheusrules",
+            "edge",
+        ),
     ];
     for (api_version, kind, plural, name) in children {
         let object = env.get(&env.api(api_version, kind, plural, NS), name).await;
         let object = object.unwrap_or_else(|| panic!("{kind} {name} is missing"));
-        assert!(owned_by_bigpeer(&object, &uid), "{kind} {name} is not owned and labelled: {object}");
+        assert!(
+            owned_by_bigpeer(&object, &uid),
+            "{kind} {name} is not owned and labelled: {object}"
+        );
     }
     let status = &bigpeer["status"];
     assert_eq!(status["phase"], "Running", "{status}");
     assert_eq!(status["store"]["readyReplicas"], 3);
     assert_eq!(status["version"]["current"], "1.6.1");
     assert_eq!(status["endpoints"]["service"], "edge-sync.shop.svc:8080");
-    let sources: Vec<_> = status["endpoints"]["external"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
-    assert!(sources.contains(&"LoadBalancer") && sources.contains(&"Ingress") && sources.contains(&"Gateway"), "{status}");
+    let sources: Vec<_> = status["endpoints"]["external"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"LoadBalancer")
+            && sources.contains(&"Ingress")
+            && sources.contains(&"Gateway"),
+        "{status}"
+    );
 
     // Settled: further reconciles (the resync is 2 s here) read but never write.
     env.reconciles(1).await;
@@ -84,8 +143,10 @@ async fn a_bigpeer_gets_ready_with_every_child_and_a_quiet_reconcile_writes_noth
     let snapshot = env.operator_writes_by_resource();
     env.reconciles(3).await;
     assert_eq!(
-        env.operator_writes(), before,
-        "a reconcile with nothing to change wrote: before {snapshot:?}, after {:?}", env.operator_writes_by_resource()
+        env.operator_writes(),
+        before,
+        "a reconcile with nothing to change wrote: before {snapshot:?}, after {:?}",
+        env.operator_writes_by_resource()
     );
 }
 
@@ -99,86 +160,214 @@ async fn create_gateway(env: &Env) {
 async fn scaling_and_switching_exposure_change_and_remove_children() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
     create_gateway(&env).await;
-    env.create_bigpeer(NS, "edge", spec("events", None, json!({
-        "network": {"ingress": {"hosts": ["sync.example.com"]}},
-        "monitoring": {"serviceMonitor": {}},
-    }))).await;
+    env.create_bigpeer(
+        NS,
+        "edge",
+        spec(
+            "events",
+            None,
+            json!({
+                "network": {"ingress": {"hosts": ["sync.example.com"]}},
+                "monitoring": {"serviceMonitor": {}},
+            }),
+        ),
+    )
+    .await;
     env.condition(NS, "edge", "Ready", "True").await;
     let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
-    let checksum = |sts: &Value| sts.pointer("/spec/template/metadata/annotations/smbp.dev~1config-checksum").cloned();
+    let checksum = |sts: &Value| {
+        sts.pointer("/spec/template/metadata/annotations/smbp.dev~1config-checksum")
+            .cloned()
+    };
     let before = checksum(&env.get(&statefulsets, "edge-store").await.unwrap());
 
-    env.patch_spec(NS, "edge", json!({
-        "store": {"replicas": 5},
-        "sync": {"replicas": 3},
-        "network": {"ingress": null, "gateway": {"parentRefs": [{"name": "public"}]}},
-        "monitoring": null,
-    })).await;
+    env.patch_spec(
+        NS,
+        "edge",
+        json!({
+            "store": {"replicas": 5},
+            "sync": {"replicas": 3},
+            "network": {"ingress": null, "gateway": {"parentRefs": [{"name": "public"}]}},
+            "monitoring": null,
+        }),
+    )
+    .await;
     env.condition(NS, "edge", "Ready", "True").await;
     let sts = env.get(&statefulsets, "edge-store").await.unwrap();
     assert_eq!(sts["spec"]["replicas"], 5);
     assert_eq!(sts["status"]["readyReplicas"], 5);
-    assert_ne!(checksum(&sts), before, "the rendered peer list changed, so the pods roll");
-    let deployment = env.get(&env.api("apps/v1", "Deployment", "deployments", NS), "edge-sync").await.unwrap();
+    assert_ne!(
+        checksum(&sts),
+        before,
+        "the rendered peer list changed, so the pods roll"
+    );
+    let deployment = env
+        .get(
+            &env.api("apps/v1", "Deployment", "deployments", NS),
+            "edge-sync",
+        )
+        .await
+        .unwrap();
     assert_eq!(deployment["spec"]["replicas"], 3);
     let bigpeer = env.get(&env.bigpeers(NS), "edge").await.unwrap();
     assert_eq!(bigpeer["status"]["store"]["replicas"], 5);
 
-    assert!(env.get(&env.api("networking.k8s.io/v1", "Ingress", "ingresses", NS), "edge-sync").await.is_none(), "the Ingress is removed");
-    assert!(env.get(&env.api("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", NS), "edge").await.is_none(), "the ServiceMonitor is removed");
-    assert!(env.get(&env.api("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes", NS), "edge-sync").await.is_some());
+    assert!(
+        env.get(
+            &env.api("networking.k8s.io/v1", "Ingress", "ingresses", NS),
+            "edge-sync"
+        )
+        .await
+        .is_none(),
+        "the Ingress is removed"
+    );
+    assert!(
+        env.get(
+            &env.api(
+                "monitoring.coreos.com/v1",
+                "ServiceMonitor",
+                "servicemonitors",
+                NS
+            ),
+            "edge"
+        )
+        .await
+        .is_none(),
+        "the ServiceMonitor is removed"
+    );
+    assert!(
+        env.get(
+            &env.api(
+                "gateway.networking.k8s.io/v1",
+                "HTTPRoute",
+                "httproutes",
+                NS
+            ),
+            "edge-sync"
+        )
+        .await
+        .is_some()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_optional_api_is_a_condition_while_everything_else_gets_ready() {
-    let crds = ThirdPartyCrds { prometheus: false, ..ThirdPartyCrds::all() };
+    let crds = ThirdPartyCrds {
+        prometheus: false,
+        ..ThirdPartyCrds::all()
+    };
     let env = env_with_dependencies(crds).await;
-    env.create_bigpeer(NS, "edge", spec("events", None, json!({"monitoring": {"serviceMonitor": {}}}))).await;
+    env.create_bigpeer(
+        NS,
+        "edge",
+        spec(
+            "events",
+            None,
+            json!({"monitoring": {"serviceMonitor": {}}}),
+        ),
+    )
+    .await;
     let monitoring = env.condition(NS, "edge", "MonitoringReady", "False").await;
-    assert_eq!(monitoring["reason"], "PrometheusOperatorNotInstalled", "{monitoring}");
-    assert!(monitoring["message"].as_str().unwrap().contains("monitoring.coreos.com/v1"));
+    assert_eq!(
+        monitoring["reason"], "PrometheusOperatorNotInstalled",
+        "{monitoring}"
+    );
+    assert!(
+        monitoring["message"]
+            .as_str()
+            .unwrap()
+            .contains("monitoring.coreos.com/v1")
+    );
     env.condition(NS, "edge", "Available", "True").await;
-    env.condition(NS, "edge", "TransactionLogReady", "True").await;
+    env.condition(NS, "edge", "TransactionLogReady", "True")
+        .await;
     let ready = env.condition(NS, "edge", "Ready", "False").await;
-    assert!(ready["message"].as_str().unwrap().contains("MonitoringReady"), "{ready}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("MonitoringReady"),
+        "{ready}"
+    );
 
     // Installing the Prometheus Operator's CRDs later is noticed without a restart.
-    env.sim.install_crds(&ThirdPartyCrds { prometheus: true, ..ThirdPartyCrds::none() }).await.unwrap();
+    env.sim
+        .install_crds(&ThirdPartyCrds {
+            prometheus: true,
+            ..ThirdPartyCrds::none()
+        })
+        .await
+        .unwrap();
     env.condition(NS, "edge", "Ready", "True").await;
-    assert!(env.get(&env.api("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", NS), "edge").await.is_some());
+    assert!(
+        env.get(
+            &env.api(
+                "monitoring.coreos.com/v1",
+                "ServiceMonitor",
+                "servicemonitors",
+                NS
+            ),
+            "edge"
+        )
+        .await
+        .is_some()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_issuer_or_kafka_is_reported_by_name_and_blocks_nothing_else() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
-    env.create_bigpeer(NS, "edge", spec("absent-kafka", Some("absent-issuer"), json!({}))).await;
+    env.create_bigpeer(
+        NS,
+        "edge",
+        spec("absent-kafka", Some("absent-issuer"), json!({})),
+    )
+    .await;
     let certificate = env.condition(NS, "edge", "CertificateReady", "False").await;
     assert_eq!(certificate["reason"], "IssuerNotFound", "{certificate}");
-    assert!(certificate["message"].as_str().unwrap().contains("Issuer absent-issuer does not exist"));
-    let log = env.condition(NS, "edge", "TransactionLogReady", "False").await;
+    assert!(
+        certificate["message"]
+            .as_str()
+            .unwrap()
+            .contains("Issuer absent-issuer does not exist")
+    );
+    let log = env
+        .condition(NS, "edge", "TransactionLogReady", "False")
+        .await;
     assert_eq!(log["reason"], "KafkaNotFound", "{log}");
     let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
-    eventually("the store is created anyway", WAIT, || async { env.get(&statefulsets, "edge-store").await }).await;
+    eventually("the store is created anyway", WAIT, || async {
+        env.get(&statefulsets, "edge-store").await
+    })
+    .await;
 
     env.issuer(NS, "absent-issuer").await;
     env.kafka(NS, "absent-kafka").await;
     env.condition(NS, "edge", "CertificateReady", "True").await;
     env.condition(NS, "edge", "Ready", "True").await;
     let sts = env.get(&statefulsets, "edge-store").await.unwrap();
-    assert!(sts.pointer("/spec/template/metadata/annotations/smbp.dev~1tls-checksum").is_some(), "the issued certificate's digest is on the pods");
+    assert!(
+        sts.pointer("/spec/template/metadata/annotations/smbp.dev~1tls-checksum")
+            .is_some(),
+        "the issued certificate's digest is on the pods"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_field_manager_taking_a_field_is_overruled_once_without_a_loop() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
-    env.create_bigpeer(NS, "edge", spec("events", None, json!({}))).await;
+    env.create_bigpeer(NS, "edge", spec("events", None, json!({})))
+        .await;
     env.condition(NS, "edge", "Ready", "True").await;
     env.reconciles(1).await;
     let configmaps = env.api("v1", "ConfigMap", "configmaps", NS);
     let original = env.get(&configmaps, "edge-config").await.unwrap()["data"].clone();
     let intruder = kube::api::PatchParams::apply("intruder").force();
     let apply = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "edge-config"}, "data": {"bigpeer.yaml": "hijacked"}});
-    configmaps.patch("edge-config", &intruder, &kube::api::Patch::Apply(&apply)).await.unwrap();
+    configmaps
+        .patch("edge-config", &intruder, &kube::api::Patch::Apply(&apply))
+        .await
+        .unwrap();
     eventually("the operator takes the field back", WAIT, || async {
         let data = env.get(&configmaps, "edge-config").await?["data"].clone();
         (data == original).then_some(())
@@ -187,34 +376,69 @@ async fn another_field_manager_taking_a_field_is_overruled_once_without_a_loop()
     env.reconciles(2).await;
     let writes = env.operator_writes();
     env.reconciles(3).await;
-    assert_eq!(env.operator_writes(), writes, "no fight: once the field is back, nothing more is written");
-    let managers: Vec<String> = env.get(&configmaps, "edge-config").await.unwrap()["metadata"]["managedFields"]
-        .as_array().unwrap().iter().filter(|m| m.pointer("/fieldsV1/f:data").is_some()).map(|m| m["manager"].as_str().unwrap().to_string()).collect();
-    assert_eq!(managers, ["smbp-operator"], "the operator owns the data again");
+    assert_eq!(
+        env.operator_writes(),
+        writes,
+        "no fight: once the field is back, nothing more is written"
+    );
+    let managers: Vec<String> =
+        env.get(&configmaps, "edge-config").await.unwrap()["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m.pointer("/fieldsV1/f:data").is_some())
+            .map(|m| m["manager"].as_str().unwrap().to_string())
+            .collect();
+    assert_eq!(
+        managers,
+        ["smbp-operator"],
+        "the operator owns the data again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_volume_template_change_recreates_the_statefulset_keeping_pods_and_volumes() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
-    env.create_bigpeer(NS, "edge", spec("events", None, json!({}))).await;
+    env.create_bigpeer(NS, "edge", spec("events", None, json!({})))
+        .await;
     env.condition(NS, "edge", "Ready", "True").await;
     let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
     let claims = env.api("v1", "PersistentVolumeClaim", "persistentvolumeclaims", NS);
     let old_uid = env.get(&statefulsets, "edge-store").await.unwrap()["metadata"]["uid"].clone();
     let claim_uid = env.get(&claims, "data-edge-store-0").await.unwrap()["metadata"]["uid"].clone();
-    let errors = env.operator.stats.errors.load(std::sync::atomic::Ordering::Relaxed);
+    let errors = env
+        .operator
+        .stats
+        .errors
+        .load(std::sync::atomic::Ordering::Relaxed);
 
-    env.patch_spec(NS, "edge", json!({"store": {"storage": {"size": "2Gi"}}})).await;
+    env.patch_spec(NS, "edge", json!({"store": {"storage": {"size": "2Gi"}}}))
+        .await;
     let sts = eventually("the StatefulSet is recreated", WAIT, || async {
         let sts = env.get(&statefulsets, "edge-store").await?;
         (sts["metadata"]["uid"] != old_uid).then_some(sts)
     })
     .await;
-    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "2Gi");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "2Gi"
+    );
     env.condition(NS, "edge", "Ready", "True").await;
-    assert_eq!(env.get(&claims, "data-edge-store-0").await.unwrap()["metadata"]["uid"], claim_uid, "the volume is kept");
-    let errors_after = env.operator.stats.errors.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(errors_after, errors, "no reconcile failed on the immutable field");
+    let claim = env.get(&claims, "data-edge-store-0").await.unwrap();
+    assert_eq!(claim["metadata"]["uid"], claim_uid, "the volume is kept");
+    assert_eq!(
+        claim["spec"]["resources"]["requests"]["storage"], "2Gi",
+        "and grown"
+    );
+    let errors_after = env
+        .operator
+        .stats
+        .errors
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        errors_after, errors,
+        "no reconcile failed on the immutable field"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,26 +446,65 @@ async fn deleting_a_bigpeer_removes_its_children_everywhere_and_keeps_its_volume
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
     env.namespace("kafka").await;
     env.kafka("kafka", "shared").await;
-    env.create_bigpeer(NS, "edge", json!({
-        "version": "1.6.1",
-        "store": {"replicas": 3, "storage": {"size": "1Gi"}},
-        "transactionLog": {"strimzi": {"clusterRef": {"name": "shared", "namespace": "kafka"}}},
-    })).await;
+    env.create_bigpeer(
+        NS,
+        "edge",
+        json!({
+            "version": "1.6.1",
+            "store": {"replicas": 3, "storage": {"size": "1Gi"}},
+            "transactionLog": {"strimzi": {"clusterRef": {"name": "shared", "namespace": "kafka"}}},
+        }),
+    )
+    .await;
     env.condition(NS, "edge", "Ready", "True").await;
     let topics = env.api("kafka.strimzi.io/v1", "KafkaTopic", "kafkatopics", "kafka");
-    assert!(env.get(&topics, "shop.edge-txlog").await.is_some(), "the topic sits next to its Kafka");
-    let credentials = env.get(&env.api("v1", "Secret", "secrets", NS), "edge-txlog-credentials").await;
-    assert!(credentials.is_some(), "the user's credentials are copied to the BigPeer's namespace");
+    assert!(
+        env.get(&topics, "shop.edge-txlog").await.is_some(),
+        "the topic sits next to its Kafka"
+    );
+    let credentials = env
+        .get(
+            &env.api("v1", "Secret", "secrets", NS),
+            "edge-txlog-credentials",
+        )
+        .await;
+    assert!(
+        credentials.is_some(),
+        "the user's credentials are copied to the BigPeer's namespace"
+    );
 
-    env.bigpeers(NS).delete("edge", &Default::default()).await.unwrap();
+    env.bigpeers(NS)
+        .delete("edge", &Default::default())
+        .await
+        .unwrap();
     let bigpeers = env.bigpeers(NS);
-    eventually("the BigPeer is gone", WAIT, || async { env.get(&bigpeers, "edge").await.is_none().then_some(()) }).await;
+    eventually("the BigPeer is gone", WAIT, || async {
+        env.get(&bigpeers, "edge").await.is_none().then_some(())
+    })
+    .await;
     let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
-    eventually("the store is gone", WAIT, || async { env.get(&statefulsets, "edge-store").await.is_none().then_some(()) }).await;
-    eventually("the topic is gone", WAIT, || async { env.get(&topics, "shop.edge-txlog").await.is_none().then_some(()) }).await;
+    eventually("the store is gone", WAIT, || async {
+        env.get(&statefulsets, "edge-store")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    eventually("the topic is gone", WAIT, || async {
+        env.get(&topics, "shop.edge-txlog")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
     let claims = env.api("v1", "PersistentVolumeClaim", "persistentvolumeclaims", NS);
     for ordinal in 0..3 {
-        assert!(env.get(&claims, &format!("data-edge-store-{ordinal}")).await.is_some(), "volume {ordinal} is retained");
+        assert!(
+            env.get(&claims, &format!("data-edge-store-{ordinal}"))
+                .await
+                .is_some(),
+            "volume {ordinal} is retained"
+        );
     }
 }
 
@@ -250,12 +513,23 @@ async fn an_invalid_spec_is_a_condition_and_the_operator_waits_for_a_change() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
     // The CRD keeps affinity free-form (its schema is huge); the operator's validation parses it.
     let bad_affinity = json!({"store": {"scheduling": {"affinity": {"nodeAffinity": 3}}}});
-    env.create_bigpeer(NS, "edge", spec("events", None, bad_affinity)).await;
+    env.create_bigpeer(NS, "edge", spec("events", None, bad_affinity))
+        .await;
     let ready = env.condition(NS, "edge", "Ready", "False").await;
     assert_eq!(ready["reason"], "InvalidSpec");
-    assert!(ready["message"].as_str().unwrap().contains("spec.store.scheduling.affinity"), "{ready}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.store.scheduling.affinity"),
+        "{ready}"
+    );
     let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
-    assert!(env.get(&statefulsets, "edge-store").await.is_none(), "nothing is built from an invalid spec");
-    env.patch_spec(NS, "edge", json!({"store": {"scheduling": null}})).await;
+    assert!(
+        env.get(&statefulsets, "edge-store").await.is_none(),
+        "nothing is built from an invalid spec"
+    );
+    env.patch_spec(NS, "edge", json!({"store": {"scheduling": null}}))
+        .await;
     env.condition(NS, "edge", "Ready", "True").await;
 }

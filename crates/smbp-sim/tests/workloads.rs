@@ -517,19 +517,29 @@ async fn pods_on_a_node_that_goes_not_ready_lose_readiness() {
 #[tokio::test]
 async fn a_statefulset_created_by_server_side_apply_rolls_in_parallel_within_its_budget() {
     let cluster = cluster().await;
-    let sets = api(&cluster, "apps", "v1", "StatefulSet", "statefulsets", "default");
+    let sets = api(
+        &cluster,
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "default",
+    );
     let pods = api(&cluster, "", "v1", "Pod", "pods", "default");
     let mut set = statefulset("nginx:1", 3);
     set["spec"]["podManagementPolicy"] = json!("Parallel");
     let apply = kube::api::PatchParams::apply("tester");
-    sets.patch("web", &apply, &kube::api::Patch::Apply(&set)).await.unwrap();
+    sets.patch("web", &apply, &kube::api::Patch::Apply(&set))
+        .await
+        .unwrap();
     let ready = |n: i64| {
         let sets = sets.clone();
         move || {
             let sets = sets.clone();
             async move {
                 let set = get(&sets, "web").await?;
-                let done = set["status"]["updatedReplicas"] == n && set["status"]["readyReplicas"] == n
+                let done = set["status"]["updatedReplicas"] == n
+                    && set["status"]["readyReplicas"] == n
                     && set["status"]["currentRevision"] == set["status"]["updateRevision"];
                 done.then_some(())
             }
@@ -541,18 +551,27 @@ async fn a_statefulset_created_by_server_side_apply_rolls_in_parallel_within_its
     assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "StatefulSet");
 
     set["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
-    sets.patch("web", &apply, &kube::api::Patch::Apply(&set)).await.unwrap();
+    sets.patch("web", &apply, &kube::api::Patch::Apply(&set))
+        .await
+        .unwrap();
     let watch_budget = async {
         let mut worst = 0;
         loop {
             let listed = list(&pods).await;
-            let unavailable = 3 - listed.iter().filter(|p| {
-                p["metadata"]["deletionTimestamp"].is_null()
-                    && p["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-            }).count() as i64;
+            let unavailable = 3 - listed
+                .iter()
+                .filter(|p| {
+                    p["metadata"]["deletionTimestamp"].is_null()
+                        && p["status"]["conditions"].as_array().is_some_and(|c| {
+                            c.iter()
+                                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                        })
+                })
+                .count() as i64;
             worst = worst.max(unavailable);
             let set = get(&sets, "web").await.unwrap();
-            if set["status"]["updatedReplicas"] == 3 && set["status"]["readyReplicas"] == 3
+            if set["status"]["updatedReplicas"] == 3
+                && set["status"]["readyReplicas"] == 3
                 && set["status"]["currentRevision"] == set["status"]["updateRevision"]
             {
                 return worst;
@@ -560,6 +579,11 @@ async fn a_statefulset_created_by_server_side_apply_rolls_in_parallel_within_its
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    let worst = tokio::time::timeout(WAIT, watch_budget).await.expect("the rollout completes");
-    assert!(worst <= 1, "{worst} pods were unavailable at once; maxUnavailable is 1");
+    let worst = tokio::time::timeout(WAIT, watch_budget)
+        .await
+        .expect("the rollout completes");
+    assert!(
+        worst <= 1,
+        "{worst} pods were unavailable at once; maxUnavailable is 1"
+    );
 }

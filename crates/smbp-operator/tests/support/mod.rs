@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 use smbp_operator::clock::SystemClock;
 use smbp_operator::context::{Context, Settings};
@@ -37,14 +39,21 @@ impl Env {
 
     /// Like [`Env::start`], with the operator's settings adjusted by `tune`.
     pub async fn start_with(crds: ThirdPartyCrds, tune: impl FnOnce(&mut Settings)) -> Env {
-        let options = SimOptions { crds, ..SimOptions::full_cluster().with_time_scale(SCALE) };
-        let sim = SimCluster::start_with(options).await.expect("cluster starts");
+        let options = SimOptions {
+            crds,
+            ..SimOptions::full_cluster().with_time_scale(SCALE)
+        };
+        let sim = SimCluster::start_with(options)
+            .await
+            .expect("cluster starts");
         let crd_api: Api<CustomResourceDefinition> = Api::all(sim.client());
         crd_api
             .create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
             .await
             .expect("BigPeer CRD");
-        let client = smbp_operator::client::client(Some(sim.kubeconfig_path())).await.expect("operator client");
+        let client = smbp_operator::client::client(Some(sim.kubeconfig_path()))
+            .await
+            .expect("operator client");
         let mut settings = Settings {
             resync: Duration::from_secs(2),
             not_ready_requeue: Duration::from_millis(300),
@@ -55,10 +64,18 @@ impl Env {
         tune(&mut settings);
         let operator = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(smbp_operator::controller::run(operator.clone(), async move {
-            let _ = stopped.await;
-        }));
-        Env { sim, operator, stop: Some(stop), task: Some(task) }
+        let task = tokio::spawn(smbp_operator::controller::run(
+            operator.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Env {
+            sim,
+            operator,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stops the operator, waiting for in-flight reconciles.
@@ -72,9 +89,16 @@ impl Env {
     }
 
     /// A dynamic API for `kind` (`group/version`, kind, plural) in `namespace` ("" = all).
-    pub fn api(&self, api_version: &str, kind: &str, plural: &str, namespace: &str) -> Api<DynamicObject> {
+    pub fn api(
+        &self,
+        api_version: &str,
+        kind: &str,
+        plural: &str,
+        namespace: &str,
+    ) -> Api<DynamicObject> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+        let resource =
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
         if namespace.is_empty() {
             Api::all_with(self.sim.client(), &resource)
         } else {
@@ -89,7 +113,11 @@ impl Env {
 
     /// Creates a namespace.
     pub async fn namespace(&self, name: &str) {
-        create(&self.api("v1", "Namespace", "namespaces", ""), json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).await;
+        create(
+            &self.api("v1", "Namespace", "namespaces", ""),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        )
+        .await;
     }
 
     /// Creates a Strimzi Kafka cluster with a TLS listener.
@@ -113,7 +141,11 @@ impl Env {
     /// Merge-patches a BigPeer's spec.
     pub async fn patch_spec(&self, namespace: &str, name: &str, spec: Value) {
         self.bigpeers(namespace)
-            .patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": spec})))
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": spec})),
+            )
             .await
             .expect("patch BigPeer");
     }
@@ -123,12 +155,19 @@ impl Env {
         let api = self.bigpeers(namespace);
         let start = Instant::now();
         loop {
-            let object = serde_json::to_value(api.get(name).await.expect("get BigPeer")).expect("json");
+            let object =
+                serde_json::to_value(api.get(name).await.expect("get BigPeer")).expect("json");
             let generation = object.pointer("/metadata/generation").cloned();
             let found = object
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .and_then(|c| c.iter().find(|c| c["type"] == type_ && c["status"] == status && c.get("observedGeneration") == generation.as_ref()))
+                .and_then(|c| {
+                    c.iter().find(|c| {
+                        c["type"] == type_
+                            && c["status"] == status
+                            && c.get("observedGeneration") == generation.as_ref()
+                    })
+                })
                 .cloned();
             if let Some(condition) = found {
                 return condition;
@@ -144,14 +183,17 @@ impl Env {
 
     /// The object, if it exists.
     pub async fn get(&self, api: &Api<DynamicObject>, name: &str) -> Option<Value> {
-        api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).expect("json"))
+        api.get_opt(name)
+            .await
+            .expect("get")
+            .map(|o| serde_json::to_value(o).expect("json"))
     }
 
     /// Write requests the operator made (by its User-Agent) so far.
     pub fn operator_writes(&self) -> u64 {
-        self.sim.requests().total(|k| {
-            k.user_agent.starts_with("smbp-operator") && smbp_sim::is_write(&k.verb)
-        })
+        self.sim
+            .requests()
+            .total(|k| k.user_agent.starts_with("smbp-operator") && smbp_sim::is_write(&k.verb))
     }
 
     /// Write requests the operator made, by verb and resource.
@@ -160,7 +202,9 @@ impl Env {
             .requests()
             .snapshot()
             .into_iter()
-            .filter(|(k, _)| k.user_agent.starts_with("smbp-operator") && smbp_sim::is_write(&k.verb))
+            .filter(|(k, _)| {
+                k.user_agent.starts_with("smbp-operator") && smbp_sim::is_write(&k.verb)
+            })
             .map(|(k, n)| (k.verb, k.resource, n))
             .collect()
     }
@@ -168,19 +212,28 @@ impl Env {
     /// Waits until the operator has finished `more` reconciles after now.
     pub async fn reconciles(&self, more: u64) {
         let start = self.reconcile_count();
-        eventually("reconciles", WAIT, || async { (self.reconcile_count() >= start + more).then_some(()) }).await;
+        eventually("reconciles", WAIT, || async {
+            (self.reconcile_count() >= start + more).then_some(())
+        })
+        .await;
     }
 
     /// Reconciles finished so far.
     pub fn reconcile_count(&self) -> u64 {
-        self.operator.stats.reconciles.load(std::sync::atomic::Ordering::Relaxed)
+        self.operator
+            .stats
+            .reconciles
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 /// Creates an object from JSON.
 pub async fn create(api: &Api<DynamicObject>, object: Value) -> Value {
     let object: DynamicObject = serde_json::from_value(object).expect("object shape");
-    let created = api.create(&PostParams::default(), &object).await.expect("create");
+    let created = api
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create");
     serde_json::to_value(created).expect("json")
 }
 

@@ -12,7 +12,7 @@ use super::api::{Api, gvr};
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{
     controller_key, controller_ref, controller_uid, int_at, pod_available, pod_ready, scaled_value,
-    str_at, template_hash, terminating,
+    selector_matches, str_at, template_hash, terminating,
 };
 use crate::store::Change;
 use serde_json::{Map, Value, json};
@@ -110,6 +110,7 @@ impl StatefulSets {
         let min_ready = int_at(set, "/spec/minReadySeconds").unwrap_or(0);
         let mut requeue: Requeue = None;
 
+        self.adopt_orphans(set, replicas).await?;
         let pods = owned_pods(&self.api, set);
         let by_ordinal = |o: i64| pods.iter().find(|p| ordinal(&name, p) == Some(o)).cloned();
 
@@ -217,7 +218,9 @@ impl StatefulSets {
             let mut unavailable = missing
                 + in_scope
                     .iter()
-                    .filter(|p| terminating(p) || !pod_available(&self.api.sim().clock, p, min_ready))
+                    .filter(|p| {
+                        terminating(p) || !pod_available(&self.api.sim().clock, p, min_ready)
+                    })
                     .count() as i64;
             if in_scope
                 .iter()
@@ -453,6 +456,44 @@ impl StatefulSets {
             Err(error) if error.code == 409 => Ok(()),
             Err(error) => Err(error),
         }
+    }
+
+    /// Adopts pods named like the set's, matching its selector and without a controller (left
+    /// behind by an orphaning delete of an earlier set of the same name), as the real
+    /// controller's ControllerRefManager does.
+    async fn adopt_orphans(
+        &self,
+        set: &Value,
+        replicas: i64,
+    ) -> Result<(), crate::error::ApiError> {
+        let (namespace, name) = crate::request::key_of(set);
+        let selector = &set["spec"]["selector"];
+        for ordinal in 0..replicas {
+            let Some(pod) = self
+                .api
+                .get(gvr::PODS, &namespace, &format!("{name}-{ordinal}"))
+            else {
+                continue;
+            };
+            if controller_uid(&pod).is_some()
+                || terminating(&pod)
+                || !selector_matches(selector, pod.pointer("/metadata/labels"))
+            {
+                continue;
+            }
+            let (_, pod_name) = crate::request::key_of(&pod);
+            let patch = json!({"metadata": {"ownerReferences": [controller_ref(set)]}});
+            match self
+                .api
+                .merge_patch(gvr::PODS, &namespace, &pod_name, None, &patch)
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.code == 404 || error.code == 409 => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 
     async fn delete_pod(&self, pod: &Value) -> Result<(), crate::error::ApiError> {
