@@ -308,6 +308,7 @@ async fn write_status(
     )
     .await
     .map_err(|e| Error::kube(format!("write the status of BigPeer {name}"), e))?;
+    let provisioning = computed.phase == Some(smbp_api::v1alpha1::Phase::Provisioning);
     for condition in status::transitions(&previous.conditions, &computed.conditions) {
         let problem = condition.status
             == if condition.type_ == "Degraded" {
@@ -315,8 +316,20 @@ async fn write_status(
             } else {
                 "False"
             };
-        let noteworthy =
-            matches!(condition.type_.as_str(), "Ready" | "Available" | "Degraded") || problem;
+        let summary = matches!(condition.type_.as_str(), "Ready" | "Available" | "Degraded");
+        // While first provisioning, "not ready yet" is expected: only real problems (a missing
+        // dependency, a refused route) are reported, not the waiting.
+        let waiting = provisioning
+            && (summary || status::WAITING_REASONS.contains(&condition.reason.as_str()));
+        let recovered_from = |t: &str| {
+            previous
+                .conditions
+                .iter()
+                .any(|p| p.type_ == t && p.status == "True")
+        };
+        let quiet_degraded =
+            condition.type_ == "Degraded" && !problem && !recovered_from("Degraded");
+        let noteworthy = (summary || problem) && !(problem && waiting) && !quiet_degraded;
         if noteworthy && !matches!(condition.type_.as_str(), "Progressing" | "Upgrading") {
             let note = format!(
                 "{} is {}: {}",

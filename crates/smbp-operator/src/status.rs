@@ -18,6 +18,16 @@ use std::collections::BTreeSet;
 /// The field manager of status writes.
 pub const STATUS_MANAGER: &str = "smbp-operator-status";
 
+/// Condition reasons that mean "not there yet" rather than "something is wrong".
+pub const WAITING_REASONS: [&str; 6] = [
+    "Pending",
+    "RoutePending",
+    "AddressPending",
+    "CertificateNotCreated",
+    "SecretPending",
+    "RollingOut",
+];
+
 /// Everything the status is computed from.
 pub struct Inputs<'a> {
     /// The BigPeer as read.
@@ -95,7 +105,11 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
             .as_ref()
             .map(|a| a.min_replicas))
         .unwrap_or(2);
-    let sync = component(deployment, "availableReplicas", desired_sync);
+    let mut sync = component(deployment, "availableReplicas", desired_sync);
+    if let Some(autoscaling) = &validated.spec.sync.autoscaling {
+        // Until the autoscaler has acted, the Deployment's count is the API default of 1.
+        sync.replicas = sync.replicas.max(autoscaling.min_replicas);
+    }
     let store_rolled = sts
         .is_some_and(|s| rolled_out(s, "updatedReplicas", &["currentRevision", "updateRevision"]));
     let sync_rolled = deployment.is_some_and(|d| rolled_out(d, "updatedReplicas", &[]));
@@ -177,21 +191,28 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     let first_failure = conds
         .iter()
         .find(|c| !c.ok && c.type_ != "Upgrading" && c.type_ != "Progressing")
+        .or_else(|| conds.iter().find(|c| c.type_ == "Progressing" && c.ok))
         .map(|c| format!("{}: {}", c.type_, c.message));
-    conds.push(cond(
-        "Degraded",
-        available && !all_ready,
-        if available && !all_ready {
-            "ComponentNotReady"
-        } else {
-            "AsExpected"
-        },
-        if available && !all_ready {
-            first_failure.clone().unwrap_or_default()
-        } else {
-            "nothing is degraded".into()
-        },
-    ));
+    // Degraded means "was running, is now serving with less than it should": not the first
+    // provisioning, which Progressing and Ready describe.
+    let degraded = available && !all_ready && current.is_some();
+    conds.push(if degraded {
+        cond(
+            "Degraded",
+            true,
+            "ComponentNotReady",
+            first_failure.clone().unwrap_or_default(),
+        )
+    } else if current.is_none() && !all_ready {
+        cond(
+            "Degraded",
+            false,
+            "Provisioning",
+            "first rollout in progress",
+        )
+    } else {
+        cond("Degraded", false, "AsExpected", "nothing is degraded")
+    });
     conds.push(if all_ready {
         cond(
             "Ready",

@@ -135,9 +135,44 @@ impl Controller for Autoscalers {
                     ),
                 ],
             );
+            // Like the real controller, the bounds hold even without metrics: a target below
+            // minReplicas (or above maxReplicas) is scaled into range.
+            let bounded = current.clamp(min, max);
+            if bounded != current {
+                if self
+                    .api
+                    .merge_patch(
+                        resource,
+                        &key.namespace,
+                        &target_name,
+                        None,
+                        &json!({"spec": {"replicas": bounded}}),
+                    )
+                    .await
+                    .is_err()
+                {
+                    return Some(Duration::from_secs(1));
+                }
+                set_condition(
+                    &mut conditions,
+                    "AbleToScale",
+                    "True",
+                    &now,
+                    &[
+                        ("reason", json!("SucceededRescale")),
+                        (
+                            "message",
+                            json!(format!(
+                                "the HPA controller was able to update the target scale to {bounded}"
+                            )),
+                        ),
+                    ],
+                );
+                status["lastScaleTime"] = json!(now);
+            }
             status["conditions"] = json!(conditions);
             status["currentReplicas"] = json!(current);
-            status["desiredReplicas"] = json!(current);
+            status["desiredReplicas"] = json!(bounded);
             self.write(&hpa, status).await;
             return Some(SYNC_PERIOD);
         };
