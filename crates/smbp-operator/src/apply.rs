@@ -27,6 +27,12 @@ pub struct Live {
 }
 
 impl Live {
+    /// Records the live copy of a child.
+    pub fn insert(&mut self, kind: ChildKind, namespace: &str, name: &str, object: Value) {
+        self.objects
+            .insert((kind, namespace.to_string(), name.to_string()), object);
+    }
+
     /// The live copy of a child.
     pub fn get(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<&Value> {
         self.objects

@@ -66,8 +66,17 @@ async fn main() -> std::process::ExitCode {
     };
     tracing::info!(?settings, "starting the BigPeer controller");
     let ctx = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
-    smbp_operator::controller::run(ctx, shutdown_signal()).await;
-    tracing::info!("stopped");
+    smbp_operator::controller::run(ctx.clone(), shutdown_signal()).await;
+    let stats = &ctx.stats;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        reconciles = load(&stats.reconciles),
+        errors = load(&stats.errors),
+        applies = load(&stats.applies),
+        unchanged = load(&stats.unchanged),
+        pruned = load(&stats.pruned),
+        "stopped"
+    );
     std::process::ExitCode::SUCCESS
 }
 

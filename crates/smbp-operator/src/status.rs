@@ -650,3 +650,120 @@ pub fn transitions<'a>(before: &[Condition], after: &'a [Condition]) -> Vec<&'a 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use smbp_core::catalogue::ImageRef;
+
+    fn bigpeer() -> BigPeer {
+        let mut bigpeer: BigPeer = serde_json::from_value(json!({
+            "apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer",
+            "metadata": {"name": "edge", "namespace": "shop", "generation": 2, "uid": "u"},
+            "spec": {"version": "1.6.1", "transactionLog": {"external": {"bootstrapServers": ["k:9092"], "topic": "t"}}},
+        }))
+        .unwrap();
+        bigpeer.status = None;
+        bigpeer
+    }
+
+    fn validated(bigpeer: &BigPeer) -> ValidatedBigPeer {
+        ValidatedBigPeer {
+            name: "edge".into(),
+            namespace: "shop".into(),
+            uid: "u".into(),
+            spec: bigpeer.spec.clone(),
+            image: ImageRef {
+                repository: "r".into(),
+                tag: "1.6.1".into(),
+                digest: "sha256:x".into(),
+            },
+        }
+    }
+
+    fn workload(replicas: i64, ready_field: &str, ready: i64) -> Value {
+        json!({"metadata": {"generation": 1}, "spec": {"replicas": replicas},
+               "status": {"observedGeneration": 1, ready_field: ready, "updatedReplicas": replicas,
+                          "currentRevision": "a", "updateRevision": "a"}})
+    }
+
+    fn compute_with(bigpeer: &BigPeer, store_ready: i64, now: Timestamp) -> BigPeerStatus {
+        let mut live = Live::default();
+        live.insert(
+            ChildKind::StatefulSet,
+            "shop",
+            "edge-store",
+            workload(3, "readyReplicas", store_ready),
+        );
+        live.insert(
+            ChildKind::Deployment,
+            "shop",
+            "edge-sync",
+            workload(2, "availableReplicas", 2),
+        );
+        let v = validated(bigpeer);
+        compute(&Inputs {
+            bigpeer,
+            validated: Ok(&v),
+            live: &live,
+            dereferenced: None,
+            installed: &BTreeSet::new(),
+            recreating: false,
+            now,
+        })
+    }
+
+    fn get<'a>(status: &'a BigPeerStatus, type_: &str) -> &'a Condition {
+        status.conditions.iter().find(|c| c.type_ == type_).unwrap()
+    }
+
+    #[test]
+    fn conditions_follow_the_observed_workloads_and_keep_their_transition_times() {
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let t1: Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
+        let mut bigpeer = bigpeer();
+        let provisioning = compute_with(&bigpeer, 1, t0);
+        assert_eq!(get(&provisioning, "Available").status, "False");
+        assert_eq!(get(&provisioning, "Ready").status, "False");
+        assert_eq!(provisioning.phase, Some(Phase::Provisioning));
+        assert_eq!(get(&provisioning, "Ready").observed_generation, Some(2));
+
+        bigpeer.status = Some(provisioning.clone());
+        let running = compute_with(&bigpeer, 3, t1);
+        assert_eq!(get(&running, "Ready").status, "True");
+        assert_eq!(get(&running, "Ready").last_transition_time, Time(t1));
+        assert_eq!(running.phase, Some(Phase::Running));
+        assert_eq!(
+            running.version.as_ref().unwrap().current.as_deref(),
+            Some("1.6.1")
+        );
+        // A condition that did not change keeps the time it last changed.
+        assert_eq!(
+            get(&running, "TransactionLogReady").last_transition_time,
+            Time(t0)
+        );
+
+        bigpeer.status = Some(running);
+        let degraded = compute_with(&bigpeer, 2, t1);
+        assert_eq!(
+            get(&degraded, "Degraded").status,
+            "True",
+            "{:?}",
+            degraded.conditions
+        );
+        assert_eq!(get(&degraded, "Available").status, "True");
+        assert_eq!(degraded.phase, Some(Phase::Degraded));
+    }
+
+    #[test]
+    fn transitions_are_changes_of_status_or_reason() {
+        let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let status = compute_with(&bigpeer(), 3, t);
+        assert!(transitions(&status.conditions, &status.conditions).is_empty());
+        assert_eq!(
+            transitions(&[], &status.conditions).len(),
+            status.conditions.len()
+        );
+    }
+}

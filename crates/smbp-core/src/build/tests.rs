@@ -165,3 +165,27 @@ fn the_applied_hash_changes_with_the_object() {
     assert_ne!(hash(&bigpeer), hash(&other));
     assert_eq!(hash(&bigpeer), hash(&bigpeer.clone()));
 }
+
+#[test]
+fn every_alert_has_a_runbook_section() {
+    let runbooks = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/runbooks.md"
+    ))
+    .unwrap();
+    for alert in monitoring::ALERTS {
+        assert!(
+            runbooks.contains(&format!("\n## {alert}\n")),
+            "docs/runbooks.md has no section for {alert}"
+        );
+    }
+    let bigpeer = sample("production.yaml");
+    let rule = children_of(&bigpeer, &Observed::default())
+        .prometheus_rule
+        .unwrap();
+    for rule in rule.spec.groups.unwrap()[0].rules.as_ref().unwrap() {
+        let url = &rule.annotations.as_ref().unwrap()["runbook_url"];
+        let anchor = url.rsplit('#').next().unwrap();
+        assert_eq!(anchor, rule.alert.as_ref().unwrap().to_lowercase());
+    }
+}

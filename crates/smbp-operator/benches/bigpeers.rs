@@ -1,0 +1,230 @@
+//! N BigPeers created at once on the simulated cluster, reconciled by the `smbp-operator` binary
+//! running as its own process (so its memory is its own). Prints, for each N: time until every
+//! BigPeer is Ready, the operator's API writes per BigPeer beside the number of children (the
+//! least a first reconcile must write), its reconciles per second, and its peak RSS.
+//!
+//! `cargo bench -p smbp-operator --bench bigpeers` (N = 10, 100, 1000);
+//! `cargo bench -p smbp-operator --bench bigpeers -- 10 100` for other sizes.
+
+use futures::{StreamExt, stream};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use serde_json::{Value, json};
+use smbp_sim::{NodePool, SimCluster, SimOptions};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NAMESPACE: &str = "bench";
+const TIME_SCALE: f64 = 20.0;
+
+fn spec() -> Value {
+    json!({
+        "version": "1.6.1",
+        "store": {"replicas": 3, "storage": {"size": "1Gi"}},
+        "sync": {"replicas": 2},
+        "transactionLog": {"strimzi": {"clusterRef": {"name": "events"}}},
+    })
+}
+
+/// Children a BigPeer with [`spec`] has: ServiceAccount, ConfigMap, 4 Services, StatefulSet,
+/// PodDisruptionBudget, Deployment, 2 NetworkPolicies, KafkaTopic, KafkaUser.
+const CHILDREN: u64 = 13;
+
+async fn create(api: &Api<DynamicObject>, object: Value) {
+    let object: DynamicObject = serde_json::from_value(object).expect("object");
+    api.create(&PostParams::default(), &object)
+        .await
+        .expect("create");
+}
+
+fn dynamic(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+    ns: Option<&str>,
+) -> Api<DynamicObject> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(group, version, kind),
+        plural,
+    );
+    match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    }
+}
+
+/// The text without terminal colour codes.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn run(n: usize) {
+    let nodes = (n * 5 / 100 + 3).max(3);
+    let options = SimOptions {
+        nodes: NodePool {
+            count: nodes,
+            ..NodePool::default()
+        },
+        ..SimOptions::full_cluster().with_time_scale(TIME_SCALE)
+    };
+    let sim = SimCluster::start_with(options).await.expect("cluster");
+    let client = sim.client();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
+        .await
+        .expect("crd");
+    create(
+        &dynamic(&client, "v1", "Namespace", "namespaces", None),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+    )
+    .await;
+    create(&dynamic(&client, "kafka.strimzi.io/v1", "Kafka", "kafkas", Some(NAMESPACE)), json!({
+        "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "events"},
+        "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
+
+    let operator = Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+        .args(["run", "--kubeconfig"])
+        .arg(sim.kubeconfig_path())
+        .args(["--log", "warn,smbp_operator=info"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the operator starts");
+    let pid = operator.id();
+    sim.requests().reset();
+
+    let bigpeers = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &ApiResource::erase::<smbp_api::v1alpha1::BigPeer>(&()),
+    );
+    let started = Instant::now();
+    stream::iter(0..n)
+        .for_each_concurrent(32, |i| {
+            let bigpeers = bigpeers.clone();
+            async move {
+                create(&bigpeers, json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer", "metadata": {"name": format!("bp-{i:04}")}, "spec": spec()})).await;
+            }
+        })
+        .await;
+    let created = started.elapsed();
+    let timeout = Duration::from_secs(120 + n as u64 / 2);
+    let ready_after = loop {
+        let list = bigpeers.list(&ListParams::default()).await.expect("list");
+        let ready = list
+            .items
+            .iter()
+            .filter(|bp| {
+                bp.data
+                    .pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+            })
+            .count();
+        if ready == n {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > timeout {
+            eprintln!("N={n}: only {ready} of {n} Ready after {timeout:?}");
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let ready_elapsed = started.elapsed();
+    let mut writes: BTreeMap<String, u64> = BTreeMap::new();
+    for (key, count) in sim.requests().snapshot() {
+        if key.user_agent.starts_with("smbp-operator") && smbp_sim::is_write(&key.verb) {
+            *writes
+                .entry(format!("{} {}", key.verb, key.resource))
+                .or_default() += count;
+        }
+    }
+    let rss = peak_rss_kib(pid);
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let output = operator.wait_with_output().expect("operator output");
+    let log = strip_ansi(&String::from_utf8_lossy(&output.stdout));
+    let reconciles: u64 = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("stopped"))
+        .and_then(|l| l.split("reconciles=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let total: u64 = writes.values().sum();
+    println!("N = {n} BigPeers ({nodes} nodes, clock {TIME_SCALE}x, operator concurrency 16)");
+    println!("  created in               {:.2} s", created.as_secs_f64());
+    match ready_after {
+        Some(t) => println!(
+            "  all Ready after           {:.2} s (real time)",
+            t.as_secs_f64()
+        ),
+        None => println!("  NOT all Ready within      {:.0} s", timeout.as_secs_f64()),
+    }
+    println!(
+        "  API writes per BigPeer    {:.1} (children: {CHILDREN}; a first reconcile needs at least {} = children + finalizer + status)",
+        total as f64 / n as f64,
+        CHILDREN + 2
+    );
+    for (what, count) in &writes {
+        println!("    {what:<32} {:.2} per BigPeer", *count as f64 / n as f64);
+    }
+    println!(
+        "  reconciles                {reconciles} ({:.1} per BigPeer, {:.1} per second)",
+        reconciles as f64 / n as f64,
+        reconciles as f64 / ready_elapsed.as_secs_f64()
+    );
+    println!("  operator peak RSS         {:.1} MiB", rss as f64 / 1024.0);
+    sim.shutdown().await;
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10, 100, 1000]
+    } else {
+        sizes
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for n in sizes {
+        runtime.block_on(run(n));
+    }
+}
