@@ -96,7 +96,8 @@ async fn run(args: Args) -> Result<(), String> {
         probe_ttl: Duration::from_secs(2),
         ..Settings::default()
     };
-    let operator = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
+    let operator =
+        smbp_operator::controller::context(client, settings, Arc::new(SystemClock)).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let operator_task = tokio::spawn(smbp_operator::controller::run(
         operator.clone(),

@@ -17,8 +17,7 @@ use smbp_core::build::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Identifies a child: kind, namespace, name.
-pub type ChildKey = (ChildKind, String, String);
+pub use crate::cache::ChildKey;
 
 /// The children that exist, as listed before applying and updated by each apply.
 #[derive(Debug, Default)]
@@ -80,12 +79,20 @@ pub async fn list_live(
             namespaces.extend(extra_namespaces.iter().filter(|n| *n != namespace).cloned());
         }
         for ns in namespaces {
+            let resource = kind.api_resource();
+            if let Some(cached) = ctx.caches.children(kind, &ns, instance) {
+                for (name, mut value) in cached {
+                    value["apiVersion"] = resource.api_version.clone().into();
+                    value["kind"] = resource.kind.clone().into();
+                    live.objects.insert((kind, ns.clone(), name), value);
+                }
+                continue;
+            }
             let api = dynamic_api(ctx, kind, &ns);
             let list = api
                 .list(&ListParams::default().labels(&selector))
                 .await
                 .map_err(|e| Error::kube(format!("list {kind:?} in {ns}"), e))?;
-            let resource = kind.api_resource();
             for object in list.items {
                 let name = object.metadata.name.clone().unwrap_or_default();
                 let mut value = to_value(&object)?;
@@ -157,6 +164,7 @@ pub async fn apply(
             .unwrap_or_else(|e| e.into_inner())
             .insert((object_id(&key), hash));
     }
+    ctx.caches.applied(key.clone(), applied.clone());
     live.objects.insert(key, applied);
     Stats::count(&ctx.stats.applies);
     Ok(if created {
@@ -188,6 +196,7 @@ pub async fn prune(
             Err(e) if crate::error::is_not_found(&e) => {}
             Err(e) => return Err(Error::kube(format!("delete {kind:?} {ns}/{name}"), e)),
         }
+        ctx.caches.deleted(key);
         Stats::count(&ctx.stats.pruned);
         deleted.push(key.clone());
     }

@@ -2,9 +2,11 @@
 //! per-object backoff, the clock, the settings and the counters the benchmark and metrics read.
 
 use crate::backoff::Backoff;
+use crate::cache::{Caches, Feed};
 use crate::clock::SharedClock;
 use crate::probe::ApiProbe;
 use kube::runtime::events::{Recorder, Reporter};
+use smbp_core::build::ChildKind;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,11 +88,21 @@ pub struct Context {
     /// value): keyed by object and applied hash, so the same desired state is not re-applied on
     /// every reconcile just because the comparison cannot see it is already there.
     pub normalized: Mutex<HashSet<(String, String)>>,
+    /// Watch-fed caches of the children.
+    pub caches: Caches,
+    /// The streams that fill the caches, until the controller takes them to poll.
+    pub feeds: Mutex<Vec<(ChildKind, Feed)>>,
 }
 
 impl Context {
-    /// The context of a controller on `client`.
-    pub fn new(client: kube::Client, settings: Settings, clock: SharedClock) -> Self {
+    /// The context of a controller on `client`, caching the children of `cached` kinds.
+    pub fn new(
+        client: kube::Client,
+        settings: Settings,
+        clock: SharedClock,
+        cached: &[ChildKind],
+    ) -> Self {
+        let (caches, feeds) = Caches::new(&client, settings.namespace.as_deref(), cached);
         let reporter = Reporter {
             controller: smbp_core::build::MANAGED_BY.into(),
             instance: settings.instance.clone(),
@@ -104,6 +116,8 @@ impl Context {
             settings,
             stats: Stats::default(),
             normalized: Mutex::new(HashSet::new()),
+            caches,
+            feeds: Mutex::new(feeds),
         }
     }
 }

@@ -12,18 +12,26 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::watcher;
 use smbp_api::v1alpha1::BigPeer;
-use smbp_core::build::{ChildKind, MANAGED_BY, MANAGED_BY_LABEL};
+use smbp_core::build::ChildKind;
 use std::future::Future;
 use std::sync::Arc;
 
 /// The shared context of a controller on `client`; its counters can be read while it runs.
-pub fn context(client: kube::Client, settings: Settings, clock: SharedClock) -> Arc<Context> {
-    Arc::new(Context::new(client, settings, clock))
+/// The children of every built-in kind, and of every optional kind installed now, are cached;
+/// an optional API installed later is read by listing.
+pub async fn context(client: kube::Client, settings: Settings, clock: SharedClock) -> Arc<Context> {
+    let probe = crate::probe::ApiProbe::new(client.clone(), settings.probe_ttl);
+    let installed = probe.installed().await.unwrap_or_default();
+    let cached: Vec<ChildKind> = ChildKind::ALL
+        .into_iter()
+        .filter(|k| k.optional_api().is_none_or(|api| installed.contains(&api)))
+        .collect();
+    Arc::new(Context::new(client, settings, clock, &cached))
 }
 
 /// Runs the controller until `shutdown` completes, then lets in-flight reconciles finish.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
-    controller(ctx.client.clone(), &ctx.settings)
+    controller(&ctx)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
@@ -45,30 +53,21 @@ fn api_for(
     }
 }
 
-fn controller(client: kube::Client, settings: &Settings) -> Controller<DynamicObject> {
-    let namespace = settings.namespace.as_deref();
+fn controller(ctx: &Context) -> Controller<DynamicObject> {
+    let namespace = ctx.settings.namespace.as_deref();
     let bigpeers = ApiResource::erase::<BigPeer>(&());
     let mut controller = Controller::new_with(
-        api_for(&client, namespace, &bigpeers),
+        api_for(&ctx.client, namespace, &bigpeers),
         watcher::Config::default(),
         bigpeers,
     );
-    let managed = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
-    // The built-in kinds are always there; changes to them (a pod becoming ready changes its
-    // StatefulSet's status) trigger the owner's reconcile. Optional kinds are not watched: the
-    // reconciler looks at them again soon while the BigPeer is not Ready.
-    for kind in ChildKind::ALL
-        .into_iter()
-        .filter(|k| k.optional_api().is_none())
-    {
-        let resource = kind.api_resource();
-        controller = controller.owns_with(
-            api_for(&client, namespace, &resource),
-            resource,
-            managed.clone(),
-        );
+    // The cache feeds are the owner triggers: a child changing (a pod becoming ready changes its
+    // StatefulSet's status) reconciles its BigPeer.
+    let feeds = std::mem::take(&mut *ctx.feeds.lock().unwrap_or_else(|e| e.into_inner()));
+    for (kind, feed) in feeds {
+        controller = controller.owns_stream_with(feed, kind.api_resource());
     }
-    controller.with_config(Config::default().concurrency(settings.concurrency))
+    controller.with_config(Config::default().concurrency(ctx.settings.concurrency))
 }
 
 /// What happens after a failed reconcile: the object's own exponential backoff, and a Warning

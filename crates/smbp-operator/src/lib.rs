@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod backoff;
+pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod context;

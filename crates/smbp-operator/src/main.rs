@@ -65,7 +65,7 @@ async fn main() -> std::process::ExitCode {
         ..Settings::default()
     };
     tracing::info!(?settings, "starting the BigPeer controller");
-    let ctx = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
+    let ctx = smbp_operator::controller::context(client, settings, Arc::new(SystemClock)).await;
     smbp_operator::controller::run(ctx.clone(), shutdown_signal()).await;
     let stats = &ctx.stats;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);

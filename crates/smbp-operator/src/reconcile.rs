@@ -149,25 +149,23 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
     let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed).await?;
 
     let (changes, recreating, apply_error) = apply_all(ctx, &children, &mut live, &installed).await;
-    let store_selector = BTreeMap::from([
-        (builder::NAME_LABEL.to_string(), "bigpeer".to_string()),
-        (builder::INSTANCE_LABEL.to_string(), name.clone()),
-        (builder::COMPONENT_LABEL.to_string(), "store".to_string()),
-    ]);
-    let grown = apply::expand_volumes(
-        ctx,
-        &ns,
-        &store_selector,
-        &validated.spec.store.storage.size,
-    )
-    .await?;
-    if !grown.is_empty() {
-        let note = format!(
-            "requested {} for {}",
-            validated.spec.store.storage.size,
-            grown.join(", ")
-        );
-        events::publish(ctx, &reference, false, "VolumesExpanded", "Apply", note).await;
+    // A size change is a new generation; the status only moves to it once this succeeded, so a
+    // failed expansion is retried. Otherwise the claims are not listed at all.
+    let store_changed = changes
+        .iter()
+        .any(|(_, what)| what.starts_with("StatefulSet "));
+    if new_generation || store_changed {
+        let store_selector = BTreeMap::from([
+            (builder::NAME_LABEL.to_string(), "bigpeer".to_string()),
+            (builder::INSTANCE_LABEL.to_string(), name.clone()),
+            (builder::COMPONENT_LABEL.to_string(), "store".to_string()),
+        ]);
+        let size = &validated.spec.store.storage.size;
+        let grown = apply::expand_volumes(ctx, &ns, &store_selector, size).await?;
+        if !grown.is_empty() {
+            let note = format!("requested {size} for {}", grown.join(", "));
+            events::publish(ctx, &reference, false, "VolumesExpanded", "Apply", note).await;
+        }
     }
     let desired: BTreeSet<ChildKey> = children
         .iter()

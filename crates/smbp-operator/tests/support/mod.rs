@@ -62,7 +62,8 @@ impl Env {
             ..Settings::default()
         };
         tune(&mut settings);
-        let operator = smbp_operator::controller::context(client, settings, Arc::new(SystemClock));
+        let operator =
+            smbp_operator::controller::context(client, settings, Arc::new(SystemClock)).await;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(smbp_operator::controller::run(
             operator.clone(),

@@ -1,0 +1,149 @@
+//! Watch-fed caches of the operator's children, one per kind (label `managed-by=smbp-operator`),
+//! as informers are in Go operators: a reconcile reads its children from memory instead of
+//! listing each kind from the API server, and the same watch streams trigger the owners'
+//! reconciles. The objects the operator applied itself are also remembered for a few seconds,
+//! so a reconcile that runs before the watch delivered them does not apply them again.
+
+use futures::{Stream, StreamExt};
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use smbp_core::build::{ChildKind, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long an applied object is trusted over a cache that has not caught up with it.
+const RECENT_TTL: Duration = Duration::from_secs(5);
+
+/// Identifies a child: kind, namespace, name.
+pub type ChildKey = (ChildKind, String, String);
+
+/// The caches, and the operator's own recent writes.
+#[derive(Default)]
+pub struct Caches {
+    stores: BTreeMap<ChildKind, Store<DynamicObject>>,
+    recent: Mutex<HashMap<ChildKey, (Instant, Value)>>,
+}
+
+/// A watch stream feeding one cache, to be polled by the controller as a trigger.
+pub type Feed = std::pin::Pin<Box<dyn Stream<Item = Result<DynamicObject, watcher::Error>> + Send>>;
+
+impl Caches {
+    /// Caches for `kinds`, watched in `namespace` (all when `None`). Returns the caches and, per
+    /// kind, the stream that fills its cache; the caller must poll the streams (the controller
+    /// does, as owner triggers).
+    pub fn new(
+        client: &kube::Client,
+        namespace: Option<&str>,
+        kinds: &[ChildKind],
+    ) -> (Self, Vec<(ChildKind, Feed)>) {
+        let mut stores = BTreeMap::new();
+        let mut feeds = Vec::new();
+        let config = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
+        for kind in kinds {
+            let resource: ApiResource = kind.api_resource();
+            let api: Api<DynamicObject> = match namespace {
+                Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+                None => Api::all_with(client.clone(), &resource),
+            };
+            let writer = Writer::new(resource);
+            stores.insert(*kind, writer.as_reader());
+            let feed = reflector::reflector(writer, watcher(api, config.clone()).default_backoff())
+                .touched_objects()
+                .boxed();
+            feeds.push((*kind, feed));
+        }
+        (
+            Self {
+                stores,
+                recent: Mutex::new(HashMap::new()),
+            },
+            feeds,
+        )
+    }
+
+    /// Whether `kind` is cached.
+    pub fn has(&self, kind: ChildKind) -> bool {
+        self.stores.contains_key(&kind)
+    }
+
+    /// Waits until every cache has its first full list.
+    pub async fn ready(&self) {
+        for store in self.stores.values() {
+            let _ = store.wait_until_ready().await;
+        }
+    }
+
+    /// The cached children of kind `kind` of BigPeer `instance` in `namespace`, newest of cache
+    /// and recent writes. `None` when the kind is not cached.
+    pub fn children(
+        &self,
+        kind: ChildKind,
+        namespace: &str,
+        instance: &str,
+    ) -> Option<Vec<(String, Value)>> {
+        let store = self.stores.get(&kind)?;
+        let mut found: BTreeMap<String, Value> = BTreeMap::new();
+        for object in store.state() {
+            let meta = &object.metadata;
+            let mine = meta.namespace.as_deref() == Some(namespace)
+                && meta
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(INSTANCE_LABEL))
+                    .map(String::as_str)
+                    == Some(instance);
+            if mine && let Ok(value) = serde_json::to_value(object.as_ref()) {
+                found.insert(meta.name.clone().unwrap_or_default(), value);
+            }
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| at.elapsed() < RECENT_TTL);
+        for ((k, ns, name), (_, applied)) in recent.iter() {
+            if *k != kind || ns != namespace {
+                continue;
+            }
+            let newer = found
+                .get(name)
+                .is_none_or(|cached| version(applied) > version(cached));
+            let same_instance = applied
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    INSTANCE_LABEL.replace('/', "~1")
+                ))
+                .and_then(Value::as_str)
+                == Some(instance);
+            if newer && same_instance {
+                found.insert(name.clone(), applied.clone());
+            }
+        }
+        Some(found.into_iter().collect())
+    }
+
+    /// Remembers an object the operator just applied.
+    pub fn applied(&self, key: ChildKey, object: Value) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (Instant::now(), object));
+    }
+
+    /// Forgets a child the operator just deleted.
+    pub fn deleted(&self, key: &ChildKey) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// An object's resourceVersion as a number (Kubernetes' are decimal; others sort first).
+fn version(object: &Value) -> u64 {
+    object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
