@@ -50,7 +50,11 @@ impl Caches {
             };
             let writer = Writer::new(resource);
             stores.insert(*kind, writer.as_reader());
-            let feed = reflector::reflector(writer, watcher(api, config.clone()).default_backoff())
+            // managedFields are often the largest part of an object and never read here.
+            let stream = watcher(api, config.clone())
+                .default_backoff()
+                .modify(|object: &mut DynamicObject| object.metadata.managed_fields = None);
+            let feed = reflector::reflector(writer, stream)
                 .touched_objects()
                 .boxed();
             feeds.push((*kind, feed));
