@@ -57,13 +57,16 @@ pub enum Outcome {
 
 /// Lists the live children of the BigPeer `namespace/instance`: every kind in its namespace, and
 /// the Strimzi kinds also in `extra_namespaces` (next to the Kafka cluster). Kinds whose
-/// optional API is missing are skipped.
+/// optional API is missing are skipped. With `only`, cached kinds are looked up by name for just
+/// those children (constant time; enough when nothing needs pruning); without, every child of
+/// the instance is found (what pruning needs).
 pub async fn list_live(
     ctx: &Context,
     namespace: &str,
     instance: &str,
     extra_namespaces: &[String],
     installed: &BTreeSet<OptionalApi>,
+    only: Option<&BTreeSet<ChildKey>>,
 ) -> Result<Live> {
     let mut live = Live::default();
     let selector = instance_selector(instance);
@@ -80,6 +83,16 @@ pub async fn list_live(
         }
         for ns in namespaces {
             let resource = kind.api_resource();
+            if let Some(wanted) = only.filter(|_| ctx.caches.has(kind)) {
+                for (_, _, name) in wanted.iter().filter(|(k, n, _)| *k == kind && *n == ns) {
+                    if let Some(Some(mut value)) = ctx.caches.get(kind, &ns, name) {
+                        value["apiVersion"] = resource.api_version.clone().into();
+                        value["kind"] = resource.kind.clone().into();
+                        live.objects.insert((kind, ns.clone(), name.clone()), value);
+                    }
+                }
+                continue;
+            }
             if let Some(cached) = ctx.caches.children(kind, &ns, instance) {
                 for (name, mut value) in cached {
                     value["apiVersion"] = resource.api_version.clone().into();

@@ -6,7 +6,7 @@
 
 use futures::{Stream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use smbp_core::build::{ChildKind, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
@@ -124,6 +124,29 @@ impl Caches {
             }
         }
         Some(found.into_iter().collect())
+    }
+
+    /// One cached child by name, newest of cache and recent writes: `None` when the kind is not
+    /// cached, `Some(None)` when the child does not exist.
+    pub fn get(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Option<Value>> {
+        let store = self.stores.get(&kind)?;
+        let reference =
+            ObjectRef::<DynamicObject>::new_with(name, kind.api_resource()).within(namespace);
+        let cached = store
+            .get(&reference)
+            .and_then(|o| serde_json::to_value(o.as_ref()).ok());
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| at.elapsed() < RECENT_TTL);
+        let applied = recent
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .map(|(_, v)| v);
+        Some(match (cached, applied) {
+            (Some(cached), Some(applied)) if version(applied) > version(&cached) => {
+                Some(applied.clone())
+            }
+            (None, Some(applied)) => Some(applied.clone()),
+            (cached, _) => cached,
+        })
     }
 
     /// Remembers an object the operator just applied.

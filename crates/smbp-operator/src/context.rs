@@ -7,7 +7,7 @@ use crate::clock::SharedClock;
 use crate::probe::ApiProbe;
 use kube::runtime::events::{Recorder, Reporter};
 use smbp_core::build::ChildKind;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -88,6 +88,10 @@ pub struct Context {
     /// value): keyed by object and applied hash, so the same desired state is not re-applied on
     /// every reconcile just because the comparison cannot see it is already there.
     pub normalized: Mutex<HashSet<(String, String)>>,
+    /// Per BigPeer (`namespace/name`), the generation and installed APIs at which all its
+    /// children were last listed and pruned; until either changes, reconciles look up only the
+    /// desired children.
+    pub pruned: Mutex<HashMap<String, String>>,
     /// Watch-fed caches of the children.
     pub caches: Caches,
     /// The streams that fill the caches, until the controller takes them to poll.
@@ -116,6 +120,7 @@ impl Context {
             settings,
             stats: Stats::default(),
             normalized: Mutex::new(HashSet::new()),
+            pruned: Mutex::new(HashMap::new()),
             caches,
             feeds: Mutex::new(feeds),
         }

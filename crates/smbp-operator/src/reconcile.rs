@@ -64,6 +64,10 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
             let deleted = finalizer::cleanup(ctx, &ns, &name).await?;
             finalizer::set_finalizer(&api, object, false).await?;
             tracing::info!(deleted, "cleanup done, finalizer removed");
+            ctx.pruned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&format!("{ns}/{name}"));
         }
         return Ok(Action::await_change());
     }
@@ -146,7 +150,21 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         .and_then(|s| s.cluster_ref.namespace.clone())
         .into_iter()
         .collect();
-    let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed).await?;
+    let desired: BTreeSet<ChildKey> = children
+        .iter()
+        .map(|c| (c.kind, c.namespace.clone(), c.name.clone()))
+        .collect();
+    // Children stop being desired only when the spec (a new generation), the installed APIs or
+    // the operator itself change: all children are listed for pruning then, and by name otherwise.
+    let prune_key = format!("{}@{installed:?}", bigpeer.metadata.generation.unwrap_or(0));
+    let full = ctx
+        .pruned
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&format!("{ns}/{name}"))
+        != Some(&prune_key);
+    let only = (!full).then_some(&desired);
+    let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed, only).await?;
 
     let (changes, recreating, apply_error) = apply_all(ctx, &children, &mut live, &installed).await;
     // A size change is a new generation; the status only moves to it once this succeeded, so a
@@ -167,12 +185,19 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
             events::publish(ctx, &reference, false, "VolumesExpanded", "Apply", note).await;
         }
     }
-    let desired: BTreeSet<ChildKey> = children
-        .iter()
-        .map(|c| (c.kind, c.namespace.clone(), c.name.clone()))
-        .collect();
     let uid = bigpeer.metadata.uid.clone().unwrap_or_default();
-    let pruned = apply::prune(ctx, &live, &desired, &ns, &uid).await?;
+    let pruned = if full {
+        let pruned = apply::prune(ctx, &live, &desired, &ns, &uid).await?;
+        if apply_error.is_none() {
+            ctx.pruned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(format!("{ns}/{name}"), prune_key);
+        }
+        pruned
+    } else {
+        Vec::new()
+    };
     report_changes(ctx, &reference, &changes, &pruned).await;
 
     let computed = status::compute(&Inputs {
