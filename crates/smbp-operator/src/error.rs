@@ -56,14 +56,6 @@ impl Error {
             Error::Serde { .. } => Category::Bug,
         }
     }
-
-    /// A short, stable label for metrics and Event reasons.
-    pub fn label(&self) -> &'static str {
-        match self.category() {
-            Category::Transient => "transient",
-            Category::Bug => "bug",
-        }
-    }
 }
 
 /// A reconcile's result.

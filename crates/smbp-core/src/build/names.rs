@@ -16,11 +16,6 @@ impl Names {
         }
     }
 
-    /// The BigPeer's own name (also the `app.kubernetes.io/instance` label).
-    pub fn instance(&self) -> &str {
-        &self.name
-    }
-
     /// The created service account, when `spec.security.serviceAccount.name` is unset.
     pub fn service_account(&self) -> String {
         self.name.clone()
