@@ -73,6 +73,20 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// CPU seconds (user + system) a process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            Some(
+                (after.get(11)?.parse::<f64>().ok()? + after.get(12)?.parse::<f64>().ok()?) / ticks,
+            )
+        })
+        .unwrap_or(0.0)
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -170,6 +184,8 @@ async fn run(n: usize) {
         }
     }
     let rss = peak_rss_kib(pid);
+    let operator_cpu = cpu_seconds(pid);
+    let sim_cpu = cpu_seconds(std::process::id());
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
@@ -207,6 +223,10 @@ async fn run(n: usize) {
         reconciles as f64 / ready_elapsed.as_secs_f64()
     );
     println!("  operator peak RSS         {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "  CPU used                  operator {operator_cpu:.0} s, simulated cluster (this process, cumulative) {sim_cpu:.0} s, over {:.0} s on this machine",
+        ready_elapsed.as_secs_f64()
+    );
     sim.shutdown().await;
 }
 
