@@ -3,6 +3,8 @@
 //! BigPeer is Ready, the operator's API writes per BigPeer beside the number of children (the
 //! least a first reconcile must write), its reconciles per second, and its peak RSS.
 //!
+//! BigPeers are spread over namespaces of 10, each with its own Kafka cluster.
+//!
 //! `cargo bench -p smbp-operator --bench bigpeers` (N = 10, 100, 1000);
 //! `cargo bench -p smbp-operator --bench bigpeers -- 10 100` for other sizes.
 
@@ -14,7 +16,8 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NAMESPACE: &str = "bench";
+/// BigPeers per namespace, as tenants or teams would spread them.
+const PER_NAMESPACE: usize = 10;
 const TIME_SCALE: f64 = 20.0;
 
 fn spec() -> Value {
@@ -114,14 +117,19 @@ async fn run(n: usize) {
     crds.create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
         .await
         .expect("crd");
-    create(
-        &dynamic(&client, "v1", "Namespace", "namespaces", None),
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
-    )
-    .await;
-    create(&dynamic(&client, "kafka.strimzi.io/v1", "Kafka", "kafkas", Some(NAMESPACE)), json!({
-        "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "events"},
-        "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
+    let namespaces: Vec<String> = (0..n.div_ceil(PER_NAMESPACE))
+        .map(|i| format!("bench-{i:03}"))
+        .collect();
+    for ns in &namespaces {
+        create(
+            &dynamic(&client, "v1", "Namespace", "namespaces", None),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )
+        .await;
+        create(&dynamic(&client, "kafka.strimzi.io/v1", "Kafka", "kafkas", Some(ns)), json!({
+            "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "events"},
+            "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
+    }
 
     let operator = Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
         .args(["run", "--kubeconfig"])
@@ -134,17 +142,14 @@ async fn run(n: usize) {
     let pid = operator.id();
     sim.requests().reset();
 
-    let bigpeers = Api::<DynamicObject>::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &ApiResource::erase::<smbp_api::v1alpha1::BigPeer>(&()),
-    );
+    let bigpeer_resource = ApiResource::erase::<smbp_api::v1alpha1::BigPeer>(&());
+    let bigpeers = Api::<DynamicObject>::all_with(client.clone(), &bigpeer_resource);
     let started = Instant::now();
     stream::iter(0..n)
         .for_each_concurrent(32, |i| {
-            let bigpeers = bigpeers.clone();
+            let api = Api::<DynamicObject>::namespaced_with(client.clone(), &namespaces[i / PER_NAMESPACE], &bigpeer_resource);
             async move {
-                create(&bigpeers, json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer", "metadata": {"name": format!("bp-{i:04}")}, "spec": spec()})).await;
+                create(&api, json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer", "metadata": {"name": format!("bp-{i:04}")}, "spec": spec()})).await;
             }
         })
         .await;
@@ -200,7 +205,10 @@ async fn run(n: usize) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
     let total: u64 = writes.values().sum();
-    println!("N = {n} BigPeers ({nodes} nodes, clock {TIME_SCALE}x, operator concurrency 16)");
+    println!(
+        "N = {n} BigPeers in {} namespaces ({nodes} nodes, clock {TIME_SCALE}x, operator concurrency 16)",
+        namespaces.len()
+    );
     println!("  created in               {:.2} s", created.as_secs_f64());
     match ready_after {
         Some(t) => println!(
