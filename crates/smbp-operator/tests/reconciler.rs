@@ -533,3 +533,40 @@ async fn an_invalid_spec_is_a_condition_and_the_operator_waits_for_a_change() {
         .await;
     env.condition(NS, "edge", "Ready", "True").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_bigpeer_is_reported_and_does_not_stop_the_others() {
+    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    env.create_bigpeer(NS, "broken", spec("events", None, json!({})))
+        .await;
+    // A status the schema admits (a string) but no BigPeer decodes (not a timestamp): what an
+    // older or foreign writer could leave behind.
+    env.bigpeers(NS)
+        .patch_status(
+            "broken",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"upgrade": {"startedAt": "yesterday"}}})),
+        )
+        .await
+        .expect("the API server stores it");
+    env.create_bigpeer(NS, "healthy", spec("events", None, json!({})))
+        .await;
+    env.condition(NS, "healthy", "Ready", "True").await;
+    let bigpeers = env.bigpeers(NS);
+    let ready = eventually("the broken BigPeer is reported", WAIT, || async {
+        let broken = env.get(&bigpeers, "broken").await?;
+        broken["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready" && c["reason"] == "InvalidObject")
+            .cloned()
+    })
+    .await;
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not decode as a BigPeer"),
+        "{ready}"
+    );
+}
