@@ -114,116 +114,83 @@ impl Controller for Autoscalers {
                 ("message", json!("recommended size matches current size")),
             ],
         );
-        let Some(utilisation) =
+        let utilisation =
             self.api
                 .sim()
                 .controls
-                .cpu_utilisation(&key.namespace, &kind, &target_name)
-        else {
-            set_condition(
-                &mut conditions,
-                "ScalingActive",
-                "False",
-                &now,
-                &[
-                    ("reason", json!("FailedGetResourceMetric")),
-                    (
-                        "message",
-                        json!(
-                            "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"
-                        ),
-                    ),
-                ],
-            );
-            // Like the real controller, the bounds hold even without metrics: a target below
-            // minReplicas (or above maxReplicas) is scaled into range.
-            let bounded = current.clamp(min, max);
-            if bounded != current {
-                if self
-                    .api
-                    .merge_patch(
-                        resource,
-                        &key.namespace,
-                        &target_name,
-                        None,
-                        &json!({"spec": {"replicas": bounded}}),
-                    )
-                    .await
-                    .is_err()
-                {
-                    return Some(Duration::from_secs(1));
-                }
+                .cpu_utilisation(&key.namespace, &kind, &target_name);
+        // Like the real controller, the bounds hold even without metrics: a target below
+        // minReplicas (or above maxReplicas) is scaled into range.
+        let desired = match utilisation {
+            None => {
                 set_condition(
                     &mut conditions,
-                    "AbleToScale",
-                    "True",
+                    "ScalingActive",
+                    "False",
                     &now,
                     &[
-                        ("reason", json!("SucceededRescale")),
+                        ("reason", json!("FailedGetResourceMetric")),
                         (
                             "message",
-                            json!(format!(
-                                "the HPA controller was able to update the target scale to {bounded}"
-                            )),
+                            json!(
+                                "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"
+                            ),
                         ),
                     ],
                 );
-                status["lastScaleTime"] = json!(now);
+                current.clamp(min, max)
             }
-            status["conditions"] = json!(conditions);
-            status["currentReplicas"] = json!(current);
-            status["desiredReplicas"] = json!(bounded);
-            self.write(&hpa, status).await;
-            return Some(SYNC_PERIOD);
+            Some(utilisation) => {
+                let ratio = f64::from(utilisation) / wanted_utilisation as f64;
+                let proposed = if (ratio - 1.0).abs() <= 0.1 {
+                    current
+                } else {
+                    (current as f64 * ratio).ceil() as i64
+                };
+                set_condition(
+                    &mut conditions,
+                    "ScalingActive",
+                    "True",
+                    &now,
+                    &[
+                        ("reason", json!("ValidMetricFound")),
+                        (
+                            "message",
+                            json!(
+                                "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)"
+                            ),
+                        ),
+                    ],
+                );
+                let (limited, reason, message) = if proposed > max {
+                    (
+                        "True",
+                        "TooManyReplicas",
+                        "the desired replica count is more than the maximum replica count",
+                    )
+                } else if proposed < min {
+                    (
+                        "True",
+                        "TooFewReplicas",
+                        "the desired replica count is less than the minimum replica count",
+                    )
+                } else {
+                    (
+                        "False",
+                        "DesiredWithinRange",
+                        "the desired count is within the acceptable range",
+                    )
+                };
+                set_condition(
+                    &mut conditions,
+                    "ScalingLimited",
+                    limited,
+                    &now,
+                    &[("reason", json!(reason)), ("message", json!(message))],
+                );
+                proposed.clamp(min, max)
+            }
         };
-        let ratio = f64::from(utilisation) / wanted_utilisation as f64;
-        let proposed = if (ratio - 1.0).abs() <= 0.1 {
-            current
-        } else {
-            (current as f64 * ratio).ceil() as i64
-        };
-        let desired = proposed.clamp(min, max);
-        set_condition(
-            &mut conditions,
-            "ScalingActive",
-            "True",
-            &now,
-            &[
-                ("reason", json!("ValidMetricFound")),
-                (
-                    "message",
-                    json!(
-                        "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)"
-                    ),
-                ),
-            ],
-        );
-        let (limited, reason, message) = if proposed > max {
-            (
-                "True",
-                "TooManyReplicas",
-                "the desired replica count is more than the maximum replica count",
-            )
-        } else if proposed < min {
-            (
-                "True",
-                "TooFewReplicas",
-                "the desired replica count is less than the minimum replica count",
-            )
-        } else {
-            (
-                "False",
-                "DesiredWithinRange",
-                "the desired count is within the acceptable range",
-            )
-        };
-        set_condition(
-            &mut conditions,
-            "ScalingLimited",
-            limited,
-            &now,
-            &[("reason", json!(reason)), ("message", json!(message))],
-        );
         if desired != current {
             if self
                 .api
@@ -258,9 +225,11 @@ impl Controller for Autoscalers {
         }
         status["currentReplicas"] = json!(current);
         status["desiredReplicas"] = json!(desired);
-        status["currentMetrics"] = json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": utilisation}}}]);
+        if let Some(utilisation) = utilisation {
+            status["currentMetrics"] = json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": utilisation}}}]);
+            status["observedGeneration"] = hpa["metadata"]["generation"].clone();
+        }
         status["conditions"] = json!(conditions);
-        status["observedGeneration"] = hpa["metadata"]["generation"].clone();
         self.write(&hpa, status).await;
         Some(SYNC_PERIOD)
     }
