@@ -99,11 +99,13 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of a controller on `client`, caching the children of `cached` kinds.
+    /// The context of a controller on `client`, with the optional-API probe `apis` (already
+    /// asked once at start) and caches of the children of `cached` kinds.
     pub fn new(
         client: kube::Client,
         settings: Settings,
         clock: SharedClock,
+        apis: ApiProbe,
         cached: &[ChildKind],
     ) -> Self {
         let (caches, feeds) = Caches::new(&client, settings.namespace.as_deref(), cached);
@@ -112,7 +114,7 @@ impl Context {
             instance: settings.instance.clone(),
         };
         Self {
-            apis: ApiProbe::new(client.clone(), settings.probe_ttl),
+            apis,
             recorder: Recorder::new(client.clone(), reporter),
             backoff: Backoff::new(settings.backoff.0, settings.backoff.1),
             client,

@@ -26,7 +26,7 @@ pub async fn context(client: kube::Client, settings: Settings, clock: SharedCloc
         .into_iter()
         .filter(|k| k.optional_api().is_none_or(|api| installed.contains(&api)))
         .collect();
-    Arc::new(Context::new(client, settings, clock, &cached))
+    Arc::new(Context::new(client, settings, clock, probe, &cached))
 }
 
 /// Runs the controller until `shutdown` completes, then lets in-flight reconciles finish.
