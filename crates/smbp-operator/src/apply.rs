@@ -82,34 +82,32 @@ pub async fn list_live(
             namespaces.extend(extra_namespaces.iter().filter(|n| *n != namespace).cloned());
         }
         for ns in namespaces {
+            let found: Vec<(String, Value)> =
+                if let Some(wanted) = only.filter(|_| ctx.caches.has(kind)) {
+                    wanted
+                        .iter()
+                        .filter(|(k, n, _)| *k == kind && *n == ns)
+                        .filter_map(|(_, _, name)| {
+                            let value = ctx.caches.get(kind, &ns, name).flatten()?;
+                            Some((name.clone(), value))
+                        })
+                        .collect()
+                } else if let Some(cached) = ctx.caches.children(kind, &ns, instance) {
+                    cached
+                } else {
+                    let list = dynamic_api(ctx, kind, &ns)
+                        .list(&ListParams::default().labels(&selector))
+                        .await
+                        .map_err(|e| Error::kube(format!("list {kind:?} in {ns}"), e))?;
+                    list.items
+                        .iter()
+                        .map(|o| Ok((o.metadata.name.clone().unwrap_or_default(), to_value(o)?)))
+                        .collect::<Result<_>>()?
+                };
+            // Items of a list (and objects from a watch's first list) carry no apiVersion and
+            // kind; the applied objects do.
             let resource = kind.api_resource();
-            if let Some(wanted) = only.filter(|_| ctx.caches.has(kind)) {
-                for (_, _, name) in wanted.iter().filter(|(k, n, _)| *k == kind && *n == ns) {
-                    if let Some(Some(mut value)) = ctx.caches.get(kind, &ns, name) {
-                        value["apiVersion"] = resource.api_version.clone().into();
-                        value["kind"] = resource.kind.clone().into();
-                        live.objects.insert((kind, ns.clone(), name.clone()), value);
-                    }
-                }
-                continue;
-            }
-            if let Some(cached) = ctx.caches.children(kind, &ns, instance) {
-                for (name, mut value) in cached {
-                    value["apiVersion"] = resource.api_version.clone().into();
-                    value["kind"] = resource.kind.clone().into();
-                    live.objects.insert((kind, ns.clone(), name), value);
-                }
-                continue;
-            }
-            let api = dynamic_api(ctx, kind, &ns);
-            let list = api
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(|e| Error::kube(format!("list {kind:?} in {ns}"), e))?;
-            for object in list.items {
-                let name = object.metadata.name.clone().unwrap_or_default();
-                let mut value = to_value(&object)?;
-                // Items of a list carry no apiVersion and kind; the applied objects do.
+            for (name, mut value) in found {
                 value["apiVersion"] = resource.api_version.clone().into();
                 value["kind"] = resource.kind.clone().into();
                 live.objects.insert((kind, ns.clone(), name), value);

@@ -103,15 +103,8 @@ impl Caches {
                 found.insert(meta.name.clone().unwrap_or_default(), value);
             }
         }
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        recent.retain(|_, (at, _)| at.elapsed() < RECENT_TTL);
+        let recent = self.fresh_recent();
         for ((k, ns, name), (_, applied)) in recent.iter() {
-            if *k != kind || ns != namespace {
-                continue;
-            }
-            let newer = found
-                .get(name)
-                .is_none_or(|cached| version(applied) > version(cached));
             let same_instance = applied
                 .pointer(&format!(
                     "/metadata/labels/{}",
@@ -119,8 +112,11 @@ impl Caches {
                 ))
                 .and_then(Value::as_str)
                 == Some(instance);
-            if newer && same_instance {
-                found.insert(name.clone(), applied.clone());
+            if *k == kind && ns == namespace && same_instance {
+                let cached = found.remove(name);
+                if let Some(newest) = newest(cached, Some(applied)) {
+                    found.insert(name.clone(), newest);
+                }
             }
         }
         Some(found.into_iter().collect())
@@ -135,18 +131,18 @@ impl Caches {
         let cached = store
             .get(&reference)
             .and_then(|o| serde_json::to_value(o.as_ref()).ok());
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        recent.retain(|_, (at, _)| at.elapsed() < RECENT_TTL);
+        let recent = self.fresh_recent();
         let applied = recent
             .get(&(kind, namespace.to_string(), name.to_string()))
             .map(|(_, v)| v);
-        Some(match (cached, applied) {
-            (Some(cached), Some(applied)) if version(applied) > version(&cached) => {
-                Some(applied.clone())
-            }
-            (None, Some(applied)) => Some(applied.clone()),
-            (cached, _) => cached,
-        })
+        Some(newest(cached, applied))
+    }
+
+    /// The recent writes, without those older than [`RECENT_TTL`].
+    fn fresh_recent(&self) -> std::sync::MutexGuard<'_, HashMap<ChildKey, (Instant, Value)>> {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| at.elapsed() < RECENT_TTL);
+        recent
     }
 
     /// Remembers an object the operator just applied.
@@ -163,6 +159,16 @@ impl Caches {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+    }
+}
+
+/// The newer of a cached object and one the operator applied (by resourceVersion; the applied
+/// one when the cache has none).
+fn newest(cached: Option<Value>, applied: Option<&Value>) -> Option<Value> {
+    match (cached, applied) {
+        (Some(cached), Some(applied)) if version(applied) <= version(&cached) => Some(cached),
+        (_, Some(applied)) => Some(applied.clone()),
+        (cached, None) => cached,
     }
 }
 
