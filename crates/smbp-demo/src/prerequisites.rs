@@ -2,26 +2,10 @@
 //! `gp3-encrypted` storage class, the Strimzi `Kafka` cluster `kafka/events`, the
 //! `corporate-ca` ClusterIssuer, and the shared Gateway `gateway-system/public`.
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use smbp_sim::SimHandle;
 use std::time::Instant;
-
-fn api(
-    sim: &SimHandle,
-    api_version: &str,
-    kind: &str,
-    plural: &str,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    match namespace {
-        Some(ns) => Api::namespaced_with(sim.client(), ns, &resource),
-        None => Api::all_with(sim.client(), &resource),
-    }
-}
 
 async fn create(api: &Api<DynamicObject>, object: Value) -> Result<(), String> {
     let what = format!("{} {}", object["kind"], object["metadata"]["name"]);
@@ -34,7 +18,7 @@ async fn create(api: &Api<DynamicObject>, object: Value) -> Result<(), String> {
 
 /// Creates every prerequisite, reporting each.
 pub async fn create_all(sim: &SimHandle, started: Instant) -> Result<(), String> {
-    let namespaces = api(sim, "v1", "Namespace", "namespaces", None);
+    let namespaces = sim.dynamic_api("v1", "Namespace", "namespaces", None);
     for ns in ["bigpeer", "kafka", "gateway-system", "monitoring"] {
         create(
             &namespaces,
@@ -46,21 +30,21 @@ pub async fn create_all(sim: &SimHandle, started: Instant) -> Result<(), String>
         started,
         "created namespaces bigpeer, kafka, gateway-system, monitoring",
     );
-    create(&api(sim, "storage.k8s.io/v1", "StorageClass", "storageclasses", None), json!({
+    create(&sim.dynamic_api("storage.k8s.io/v1", "StorageClass", "storageclasses", None), json!({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3-encrypted"},
         "provisioner": "sim.smbp.io/hostpath", "reclaimPolicy": "Retain",
         "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true})).await?;
-    create(&api(sim, "kafka.strimzi.io/v1", "Kafka", "kafkas", Some("kafka")), json!({
+    create(&sim.dynamic_api("kafka.strimzi.io/v1", "Kafka", "kafkas", Some("kafka")), json!({
         "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "events"},
         "spec": {"kafka": {"listeners": [{"name": "scram", "port": 9094, "type": "internal", "tls": true,
             "authentication": {"type": "scram-sha-512"}}]}}})).await?;
-    create(&api(sim, "cert-manager.io/v1", "ClusterIssuer", "clusterissuers", None), json!({
+    create(&sim.dynamic_api("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", None), json!({
         "apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "corporate-ca"},
         "spec": {"selfSigned": {}}})).await?;
-    create(&api(sim, "gateway.networking.k8s.io/v1", "GatewayClass", "gatewayclasses", None), json!({
+    create(&sim.dynamic_api("gateway.networking.k8s.io/v1", "GatewayClass", "gatewayclasses", None), json!({
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "sim"},
         "spec": {"controllerName": "sim.smbp.io/gateway-controller"}})).await?;
-    create(&api(sim, "gateway.networking.k8s.io/v1", "Gateway", "gateways", Some("gateway-system")), json!({
+    create(&sim.dynamic_api("gateway.networking.k8s.io/v1", "Gateway", "gateways", Some("gateway-system")), json!({
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public"},
         "spec": {"gatewayClassName": "sim", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS",
             "hostname": "sync.example.com", "allowedRoutes": {"namespaces": {"from": "All"}},

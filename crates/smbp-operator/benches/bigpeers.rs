@@ -40,24 +40,6 @@ async fn create(api: &Api<DynamicObject>, object: Value) {
         .expect("create");
 }
 
-fn dynamic(
-    client: &kube::Client,
-    api_version: &str,
-    kind: &str,
-    plural: &str,
-    ns: Option<&str>,
-) -> Api<DynamicObject> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk(group, version, kind),
-        plural,
-    );
-    match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
 /// The text without terminal colour codes.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::new();
@@ -122,11 +104,11 @@ async fn run(n: usize) {
         .collect();
     for ns in &namespaces {
         create(
-            &dynamic(&client, "v1", "Namespace", "namespaces", None),
+            &sim.dynamic_api("v1", "Namespace", "namespaces", None),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
         )
         .await;
-        create(&dynamic(&client, "kafka.strimzi.io/v1", "Kafka", "kafkas", Some(ns)), json!({
+        create(&sim.dynamic_api("kafka.strimzi.io/v1", "Kafka", "kafkas", Some(ns)), json!({
             "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "events"},
             "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
     }

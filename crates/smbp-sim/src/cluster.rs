@@ -223,6 +223,26 @@ impl SimHandle {
         self.client.clone()
     }
 
+    /// A kube-rs API for any kind, named by `apiVersion` (`v1`, `apps/v1`), kind and plural, in
+    /// `namespace`; `None` for all namespaces or a cluster-scoped kind.
+    pub fn dynamic_api(
+        &self,
+        api_version: &str,
+        kind: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> kube::Api<kube::api::DynamicObject> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let resource = kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(group, version, kind),
+            plural,
+        );
+        match namespace {
+            Some(ns) => kube::Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => kube::Api::all_with(self.client.clone(), &resource),
+        }
+    }
+
     /// The API server's URL, `https://127.0.0.1:PORT`.
     pub fn base_url(&self) -> &str {
         &self.url

@@ -4,9 +4,7 @@
 #![allow(dead_code)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use smbp_operator::clock::SystemClock;
 use smbp_operator::context::{Context, Settings};
@@ -97,14 +95,12 @@ impl Env {
         plural: &str,
         namespace: &str,
     ) -> Api<DynamicObject> {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource =
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-        if namespace.is_empty() {
-            Api::all_with(self.sim.client(), &resource)
-        } else {
-            Api::namespaced_with(self.sim.client(), namespace, &resource)
-        }
+        self.sim.dynamic_api(
+            api_version,
+            kind,
+            plural,
+            Some(namespace).filter(|n| !n.is_empty()),
+        )
     }
 
     /// The BigPeer API of `namespace`.

@@ -3,9 +3,7 @@
 
 #![allow(dead_code)]
 
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::Value;
 use smbp_sim::{SimCluster, SimHandle, SimOptions};
 use std::time::{Duration, Instant};
@@ -46,13 +44,17 @@ pub fn api(
     plural: &str,
     namespace: &str,
 ) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    if namespace.is_empty() {
-        Api::all_with(cluster.client(), &resource)
+    let api_version = if group.is_empty() {
+        version.to_string()
     } else {
-        Api::namespaced_with(cluster.client(), namespace, &resource)
-    }
+        format!("{group}/{version}")
+    };
+    cluster.dynamic_api(
+        &api_version,
+        kind,
+        plural,
+        Some(namespace).filter(|n| !n.is_empty()),
+    )
 }
 
 /// Creates an object from JSON.
