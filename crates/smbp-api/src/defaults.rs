@@ -65,6 +65,10 @@ pub fn migration_timeout() -> String {
 pub fn pod_ready_timeout() -> String {
     "10m".into()
 }
+/// How long an updated store pod must be Ready before the next is updated.
+pub fn min_ready_seconds() -> i32 {
+    10
+}
 /// The sync/API port of the workload contract.
 pub fn http_port() -> i32 {
     8080

@@ -1,5 +1,5 @@
 //! The pure domain of the SMBP operator: semantic validation of a BigPeer, the release catalogue
-//! and its upgrade paths, the Pod Security Standard checks, and the builders of every child
+//! and its upgrade paths, the Pod Security Standard checks, the upgrade state machine, and the builders of every child
 //! object. No I/O: everything here is called by the reconciler, the admission webhook and the
 //! kubectl plugin, and tested without a cluster.
 
@@ -7,4 +7,5 @@ pub mod build;
 pub mod catalogue;
 pub mod duration;
 pub mod pss;
+pub mod upgrade;
 pub mod validation;

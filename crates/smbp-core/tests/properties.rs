@@ -9,7 +9,7 @@ mod support;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use smbp_api::v1alpha1::{BigPeer, BigPeerSpec};
-use smbp_core::build::{Child, ChildKind, Observed, ValidatedBigPeer, build};
+use smbp_core::build::{Child, ChildKind, Observed, Rollout, ValidatedBigPeer, build};
 use smbp_core::{catalogue, pss, validation};
 use support::{bigpeer, merge, refusals};
 
@@ -256,8 +256,8 @@ proptest! {
             kafka_bootstrap: None,
             kafka_user_secret: Some(Default::default()),
         };
-        let children = build(&validated, &observed);
-        prop_assert_eq!(&children, &build(&validated, &observed), "building is not deterministic");
+        let children = build(&validated, &observed, &Rollout::steady(&validated));
+        prop_assert_eq!(&children, &build(&validated, &observed, &Rollout::steady(&validated)), "building is not deterministic");
         let objects = children.into_objects();
         let mut seen = std::collections::BTreeSet::new();
         for child in &objects {

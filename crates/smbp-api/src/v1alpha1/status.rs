@@ -111,14 +111,14 @@ pub struct ExternalEndpoint {
     pub address: String,
 }
 
-/// Progress of a version upgrade.
+/// Progress of a version upgrade. Everything the operator needs to resume an upgrade lives here,
+/// so an operator restart at any moment continues exactly where it stopped.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeStatus {
-    /// The current phase (Pending, Preflight, PreMigration, RollingStore, RollingSync,
-    /// PostMigration, Completed, RollingBack, RolledBack, Failed).
+    /// The current phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<UpgradePhase>,
     /// The version the upgrade started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -128,19 +128,98 @@ pub struct UpgradeStatus {
     /// The required stops between `from` and `to`, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stops: Vec<String>,
-    /// A short description of the step in progress.
+    /// The release being rolled out now: one of `stops`, or `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<String>,
+    /// The release the pods ran before the current hop: what a rollback returns to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_from: Option<String>,
+    /// The image (by digest) of `hopFrom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_from_image: Option<String>,
+    /// The store StatefulSet's update partition: pods with this ordinal and above run `hop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_partition: Option<i32>,
+    /// A short description of the step in progress, or of what the upgrade waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// When the step in progress started; step timeouts count from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<Time>,
+    /// With the `Manual` strategy: the step waiting for approval. Set the annotation
+    /// `smbp.dev/approve-step` to this value to let it run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_approval: Option<String>,
+    /// The migration Jobs of this upgrade that succeeded; none of them runs again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub completed_migrations: Vec<String>,
+    /// Why the upgrade is rolling back, rolled back or failed, and what to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// When the upgrade started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
-    /// The last upgrades, newest first, with their outcome.
+    /// The last upgrades (at most 10), newest first, with their outcome.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<UpgradeRecord>,
 }
 
+/// The phase of a version upgrade.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UpgradePhase {
+    /// The version changed; the upgrade waits to start (maintenance window, pause or approval).
+    Pending,
+    /// Pre-flight checks run; nothing has changed yet.
+    Preflight,
+    /// The expand migration Job of the current hop runs; pods still run the previous version.
+    PreMigration,
+    /// Store pods are updated one partition step at a time, highest ordinal first.
+    RollingStore,
+    /// The sync Deployment rolls out the new version.
+    RollingSync,
+    /// The contract migration Job runs; past this point there is no rollback.
+    PostMigration,
+    /// Every hop is done: all pods run the target version.
+    Completed,
+    /// A step failed; already-updated pods return to the previous version.
+    RollingBack,
+    /// The rollback finished: all pods run the previous version again.
+    RolledBack,
+    /// The upgrade cannot continue and cannot roll back; see `message`.
+    Failed,
+}
+
+impl UpgradePhase {
+    /// Whether the upgrade has ended (no step remains).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::RolledBack | Self::Failed)
+    }
+
+    /// The phase's name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Preflight => "Preflight",
+            Self::PreMigration => "PreMigration",
+            Self::RollingStore => "RollingStore",
+            Self::RollingSync => "RollingSync",
+            Self::PostMigration => "PostMigration",
+            Self::Completed => "Completed",
+            Self::RollingBack => "RollingBack",
+            Self::RolledBack => "RolledBack",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+impl std::fmt::Display for UpgradePhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One finished upgrade.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeRecord {
     /// The version upgraded from.
@@ -148,7 +227,7 @@ pub struct UpgradeRecord {
     /// The version upgraded to.
     pub to: String,
     /// `Completed`, `RolledBack` or `Failed`.
-    pub outcome: String,
+    pub outcome: UpgradePhase,
     /// When it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeSpec {
-    /// `RollingUpdate` (default) proceeds automatically; `Manual` waits for the approval
-    /// annotation `smbp.dev/approve-step` between steps.
+    /// `RollingUpdate` (default) proceeds automatically; `Manual` waits before every step until
+    /// the annotation `smbp.dev/approve-step` equals the step named in
+    /// `status.upgrade.awaitingApproval`.
     #[serde(default)]
     pub strategy: UpgradeStrategy,
 
@@ -31,6 +32,12 @@ pub struct UpgradeSpec {
         .message("spec.upgrade.podReadyTimeout must be between 30s and 6h"))]
     pub pod_ready_timeout: String,
 
+    /// How long an updated store pod must stay Ready before the next one is updated (and the
+    /// StatefulSet's `minReadySeconds`). Defaults to 10.
+    #[serde(default = "crate::defaults::min_ready_seconds")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub min_ready_seconds: i32,
+
     /// Roll already-updated pods back to the previous version when a step fails before the post
     /// migration. Defaults to true.
     #[serde(default = "crate::defaults::enabled")]
@@ -52,6 +59,7 @@ impl Default for UpgradeSpec {
             max_unavailable: crate::defaults::max_unavailable(),
             migration_timeout: crate::defaults::migration_timeout(),
             pod_ready_timeout: crate::defaults::pod_ready_timeout(),
+            min_ready_seconds: crate::defaults::min_ready_seconds(),
             auto_rollback: true,
             paused: false,
             maintenance_window: None,

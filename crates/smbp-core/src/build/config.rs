@@ -35,7 +35,6 @@ pub fn config_map(ctx: &Context, observed: &Observed) -> ConfigMap {
         ctx.bigpeer.name
     );
     let _ = writeln!(out, "instance: {}", ctx.bigpeer.name);
-    let _ = writeln!(out, "version: {}", spec.version);
     let _ = writeln!(out, "http:\n  port: {}", w.http_port);
     let _ = writeln!(out, "metrics:\n  port: {}", w.metrics_port);
     let _ = writeln!(out, "store:");

@@ -69,7 +69,11 @@ fn every_sample_builds_its_golden_children() {
         let bigpeer = sample(&file);
         let (validated, _) = ValidatedBigPeer::new(&bigpeer, None)
             .unwrap_or_else(|report| panic!("{file}: {report:?}"));
-        let rendered = render(build(&validated, &observed(&bigpeer)));
+        let rendered = render(build(
+            &validated,
+            &observed(&bigpeer),
+            &Rollout::steady(&validated),
+        ));
         let path = golden_dir().join(&file);
         if update {
             std::fs::create_dir_all(golden_dir()).unwrap();

@@ -8,10 +8,12 @@
 mod config;
 mod exposure;
 mod meta;
+mod migration;
 mod monitoring;
 mod names;
 mod network_policy;
 mod pod;
+mod rollout;
 mod store;
 mod sync;
 mod tls;
@@ -22,13 +24,16 @@ pub use meta::{
     APPLIED_HASH_ANNOTATION, COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL,
     NAME_LABEL, OWNER_NAMESPACE_LABEL, PART_OF, instance_selector,
 };
+pub use migration::MIGRATION_PHASE_LABEL;
 pub use names::Names;
+pub use rollout::{Migration, MigrationPhase, ReleaseImage, Rollout};
 
 use crate::catalogue::{self, ImageRef};
 use crate::validation::{self, Report};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -130,6 +135,8 @@ pub struct Children {
     pub store_pdb: PodDisruptionBudget,
     /// The sync tier.
     pub sync: Deployment,
+    /// The migration Jobs the upgrade in progress runs or still needs to read.
+    pub migrations: Vec<Job>,
     /// The Service devices reach the sync tier through (type and annotations from the spec).
     pub sync_service: Service,
     /// The sync tier's autoscaler, when autoscaling is set.
@@ -222,6 +229,8 @@ pub enum ChildKind {
     Deployment,
     /// `autoscaling/v2 HorizontalPodAutoscaler`.
     HorizontalPodAutoscaler,
+    /// `batch/v1 Job` (migrations).
+    Job,
     /// `networking.k8s.io/v1 Ingress`.
     Ingress,
     /// `networking.k8s.io/v1 NetworkPolicy`.
@@ -245,7 +254,7 @@ pub enum ChildKind {
 impl ChildKind {
     /// Every kind, in apply order: identity and configuration first, then the workloads, then
     /// what points at them.
-    pub const ALL: [ChildKind; 17] = [
+    pub const ALL: [ChildKind; 18] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::Secret,
@@ -257,6 +266,7 @@ impl ChildKind {
         ChildKind::PodDisruptionBudget,
         ChildKind::Deployment,
         ChildKind::HorizontalPodAutoscaler,
+        ChildKind::Job,
         ChildKind::NetworkPolicy,
         ChildKind::Ingress,
         ChildKind::HttpRoute,
@@ -279,6 +289,7 @@ impl ChildKind {
             ChildKind::PodDisruptionBudget => of::<PodDisruptionBudget>(),
             ChildKind::Deployment => of::<Deployment>(),
             ChildKind::HorizontalPodAutoscaler => of::<HorizontalPodAutoscaler>(),
+            ChildKind::Job => of::<Job>(),
             ChildKind::Ingress => of::<Ingress>(),
             ChildKind::NetworkPolicy => of::<NetworkPolicy>(),
             ChildKind::HttpRoute => of::<HttpRoute>(),
@@ -330,6 +341,7 @@ impl Children {
             store_service,
             store_pdb,
             sync,
+            migrations,
             sync_service,
             sync_hpa,
             metrics_service,
@@ -362,6 +374,7 @@ impl Children {
         push_all(&mut out, ChildKind::PodDisruptionBudget, Some(store_pdb));
         push_all(&mut out, ChildKind::Deployment, Some(sync));
         push_all(&mut out, ChildKind::HorizontalPodAutoscaler, sync_hpa);
+        push_all(&mut out, ChildKind::Job, migrations);
         push_all(&mut out, ChildKind::NetworkPolicy, network_policies);
         push_all(&mut out, ChildKind::Ingress, ingress);
         push_all(&mut out, ChildKind::HttpRoute, http_route);
@@ -396,8 +409,8 @@ where
     }
 }
 
-/// Builds every child of `bigpeer`.
-pub fn build(bigpeer: &ValidatedBigPeer, observed: &Observed) -> Children {
+/// Builds every child of `bigpeer`, its workloads running what `rollout` says.
+pub fn build(bigpeer: &ValidatedBigPeer, observed: &Observed, rollout: &Rollout) -> Children {
     let ctx = meta::Context::new(bigpeer);
     let config = config::config_map(&ctx, observed);
     let checksums = config::pod_checksums(&config, observed);
@@ -405,11 +418,12 @@ pub fn build(bigpeer: &ValidatedBigPeer, observed: &Observed) -> Children {
     let (service_monitor, prometheus_rule, dashboards) = monitoring::children(&ctx);
     Children {
         service_account: meta::service_account(&ctx),
-        store: store::stateful_set(&ctx, &checksums),
+        store: store::stateful_set(&ctx, &checksums, rollout),
         store_headless: store::headless_service(&ctx),
         store_service: store::client_service(&ctx),
         store_pdb: store::disruption_budget(&ctx),
-        sync: sync::deployment(&ctx, &checksums),
+        sync: sync::deployment(&ctx, &checksums, &rollout.sync),
+        migrations: migration::jobs(&ctx, &checksums, &rollout.migrations),
         sync_service: sync::service(&ctx),
         sync_hpa: sync::autoscaler(&ctx),
         metrics_service: monitoring::metrics_service(&ctx),

@@ -91,4 +91,26 @@ impl Names {
     pub fn sync_network_policy(&self) -> String {
         format!("{}-sync", self.name)
     }
+
+    /// The migration Job of `phase` (`pre` or `post`) for `version`: deterministic, so an
+    /// operator restart finds the Job it started instead of running the migration again. Fits a
+    /// DNS label (63 characters) for any version string.
+    pub fn migration(&self, phase: &str, version: &str) -> String {
+        let version: String = version
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let name = format!("{}-migrate-{phase}-{version}", self.name);
+        if name.len() <= 63 {
+            return name;
+        }
+        let digest = super::meta::digest(name.as_bytes());
+        format!("{}-{}", name[..52].trim_end_matches('-'), &digest[..10])
+    }
 }

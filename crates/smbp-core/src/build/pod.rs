@@ -4,6 +4,7 @@
 
 use super::config::{CONFIG_DIR, DATA_DIR, TLS_DIR};
 use super::meta::Context;
+use super::rollout::ReleaseImage;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
     EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
@@ -19,8 +20,10 @@ use std::collections::BTreeMap;
 
 /// What differs between the store's and the sync tier's pods.
 pub struct PodParts<'a> {
-    /// `store` or `sync`: the component label and the container name.
+    /// `store`, `sync` or `migration`: the component label and the container name.
     pub component: &'static str,
+    /// The release the pods run: the image and the `app.kubernetes.io/version` label.
+    pub release: &'a ReleaseImage,
     /// The container's resources when the spec sets none.
     pub resources: ResourceRequirements,
     /// The spec's scheduling section.
@@ -40,7 +43,7 @@ pub fn template(ctx: &Context, parts: PodParts) -> PodTemplateSpec {
     let mut labels = ctx.selector(parts.component);
     labels.insert(
         "app.kubernetes.io/version".into(),
-        ctx.spec().version.clone(),
+        parts.release.version.clone(),
     );
     let (env, mut volumes, mut mounts) = transaction_log(ctx);
     volumes.push(Volume {
@@ -78,10 +81,9 @@ pub fn template(ctx: &Context, parts: PodParts) -> PodTemplateSpec {
         failure_threshold: Some(failures),
         ..Probe::default()
     };
-    let image = &ctx.bigpeer.image;
     let container = Container {
         name: parts.component.into(),
-        image: Some(image.by_digest()),
+        image: Some(parts.release.image.clone()),
         image_pull_policy: Some(pull_policy(spec.image.as_ref().and_then(|i| i.pull_policy))),
         args: Some(vec![
             parts.component.into(),

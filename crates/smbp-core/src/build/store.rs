@@ -4,6 +4,7 @@
 use super::config::DATA_DIR;
 use super::meta::Context;
 use super::pod::{self, PodParts};
+use super::rollout::Rollout;
 use k8s_openapi::api::apps::v1::{
     RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy,
     StatefulSetSpec, StatefulSetUpdateStrategy,
@@ -23,9 +24,16 @@ use std::collections::BTreeMap;
 const COMPONENT: &str = "store";
 
 /// The store StatefulSet. Pods start in parallel (replicas find each other through the headless
-/// Service); the volume retention maps `spec.store.storage.retention` one to one.
-pub fn stateful_set(ctx: &Context, checksums: &BTreeMap<String, String>) -> StatefulSet {
+/// Service); the volume retention maps `spec.store.storage.retention` one to one. The template
+/// runs `rollout.store`; pods below `rollout.store_partition` keep their revision, and an updated
+/// pod counts as available only after `spec.upgrade.minReadySeconds`.
+pub fn stateful_set(
+    ctx: &Context,
+    checksums: &BTreeMap<String, String>,
+    rollout: &Rollout,
+) -> StatefulSet {
     let store = &ctx.spec().store;
+    let upgrade = ctx.spec().upgrade.clone().unwrap_or_default();
     let retention = |policy: RetentionPolicy| match policy {
         RetentionPolicy::Retain => "Retain".to_string(),
         RetentionPolicy::Delete => "Delete".to_string(),
@@ -34,6 +42,7 @@ pub fn stateful_set(ctx: &Context, checksums: &BTreeMap<String, String>) -> Stat
         ctx,
         PodParts {
             component: COMPONENT,
+            release: &rollout.store,
             resources: store
                 .resources
                 .clone()
@@ -57,8 +66,8 @@ pub fn stateful_set(ctx: &Context, checksums: &BTreeMap<String, String>) -> Stat
             update_strategy: Some(StatefulSetUpdateStrategy {
                 type_: Some("RollingUpdate".into()),
                 rolling_update: Some(RollingUpdateStatefulSetStrategy {
-                    partition: Some(0),
-                    ..RollingUpdateStatefulSetStrategy::default()
+                    partition: Some(rollout.store_partition),
+                    max_unavailable: Some(IntOrString::Int(upgrade.max_unavailable)),
                 }),
             }),
             persistent_volume_claim_retention_policy: Some(
@@ -68,6 +77,7 @@ pub fn stateful_set(ctx: &Context, checksums: &BTreeMap<String, String>) -> Stat
                 },
             ),
             revision_history_limit: Some(10),
+            min_ready_seconds: Some(upgrade.min_ready_seconds),
             template,
             volume_claim_templates: Some(vec![PersistentVolumeClaim {
                 metadata: ObjectMeta {

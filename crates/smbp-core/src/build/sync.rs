@@ -4,6 +4,7 @@
 
 use super::meta::Context;
 use super::pod::{self, PodParts};
+use super::rollout::ReleaseImage;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -21,8 +22,17 @@ use std::collections::BTreeMap;
 const COMPONENT: &str = "sync";
 
 /// The sync Deployment. With autoscaling the replica count is left out, so the operator never
-/// fights the autoscaler over it. Rolls with a surge and no unavailable pod.
-pub fn deployment(ctx: &Context, checksums: &BTreeMap<String, String>) -> Deployment {
+/// fights the autoscaler over it. Rolls with a surge and no unavailable pod; a rollout that makes
+/// no progress for `spec.upgrade.podReadyTimeout` is reported stalled (`ProgressDeadlineExceeded`),
+/// which fails an upgrade step.
+pub fn deployment(
+    ctx: &Context,
+    checksums: &BTreeMap<String, String>,
+    release: &ReleaseImage,
+) -> Deployment {
+    let upgrade = ctx.spec().upgrade.clone().unwrap_or_default();
+    let progress_deadline = crate::duration::parse(&upgrade.pod_ready_timeout)
+        .map_or(600, |d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
     let sync = &ctx.spec().sync;
     let replicas = match (&sync.autoscaling, sync.replicas) {
         (Some(_), _) => None,
@@ -45,10 +55,12 @@ pub fn deployment(ctx: &Context, checksums: &BTreeMap<String, String>) -> Deploy
                 }),
             }),
             revision_history_limit: Some(10),
+            progress_deadline_seconds: Some(progress_deadline),
             template: pod::template(
                 ctx,
                 PodParts {
                     component: COMPONENT,
+                    release,
                     resources: sync
                         .resources
                         .clone()

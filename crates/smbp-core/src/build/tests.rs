@@ -6,7 +6,7 @@ use super::*;
 
 fn children_of(bigpeer: &BigPeer, observed: &Observed) -> Children {
     let (validated, _) = ValidatedBigPeer::new(bigpeer, None).unwrap();
-    build(&validated, observed)
+    build(&validated, observed, &Rollout::steady(&validated))
 }
 
 fn pod_annotations(children: &Children) -> BTreeMap<String, String> {
@@ -188,4 +188,72 @@ fn every_alert_has_a_runbook_section() {
         let anchor = url.rsplit('#').next().unwrap();
         assert_eq!(anchor, rule.alert.as_ref().unwrap().to_lowercase());
     }
+}
+
+#[test]
+fn a_rollout_holds_each_component_on_its_release_and_adds_the_migration_job() {
+    let bigpeer = sample("minimal.yaml");
+    let (validated, _) = ValidatedBigPeer::new(&bigpeer, None).unwrap();
+    let old = ReleaseImage::of("1.5.1", &validated.spec).unwrap();
+    let new = ReleaseImage::of(&validated.spec.version, &validated.spec).unwrap();
+    let rollout = Rollout {
+        store: new.clone(),
+        store_partition: 2,
+        sync: old.clone(),
+        migrations: vec![Migration {
+            phase: MigrationPhase::Pre,
+            release: new.clone(),
+        }],
+    };
+    let children = build(&validated, &observed(&bigpeer), &rollout);
+    let store = children.store.spec.as_ref().unwrap();
+    let image = |t: &k8s_openapi::api::core::v1::PodTemplateSpec| {
+        t.spec.as_ref().unwrap().containers[0]
+            .image
+            .clone()
+            .unwrap()
+    };
+    let version = |t: &k8s_openapi::api::core::v1::PodTemplateSpec| {
+        t.metadata.as_ref().unwrap().labels.as_ref().unwrap()["app.kubernetes.io/version"].clone()
+    };
+    assert_eq!(image(&store.template), new.image);
+    assert_eq!(version(&store.template), new.version);
+    let strategy = store.update_strategy.as_ref().unwrap();
+    assert_eq!(strategy.rolling_update.as_ref().unwrap().partition, Some(2));
+    let sync = &children.sync.spec.as_ref().unwrap().template;
+    assert_eq!(image(sync), old.image);
+    assert_eq!(version(sync), "1.5.1");
+
+    let [job] = children.migrations.as_slice() else {
+        panic!("one migration Job expected");
+    };
+    let name = job.metadata.name.clone().unwrap();
+    assert_eq!(
+        name,
+        format!("minimal-migrate-pre-{}", new.version.replace('.', "-"))
+    );
+    let spec = job.spec.as_ref().unwrap();
+    let pod = spec.template.spec.as_ref().unwrap();
+    assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+    let args = pod.containers[0].args.clone().unwrap();
+    assert_eq!(args[..3], ["migrate", "--phase", "pre"]);
+    assert!(pod.containers[0].readiness_probe.is_none());
+    assert_eq!(spec.active_deadline_seconds, Some(1800));
+    // Built again, the Job is identical: a restart never makes a second one.
+    assert_eq!(
+        build(&validated, &observed(&bigpeer), &rollout).migrations,
+        children.migrations
+    );
+}
+
+#[test]
+fn migration_job_names_fit_a_dns_label_for_any_name_and_version() {
+    let names = Names::new(&"n".repeat(40));
+    let name = names.migration("post", "10.200.3000-rc.1+build.5");
+    assert!(name.len() <= 63, "{name}");
+    assert_ne!(name, names.migration("post", "10.200.3000-rc.1+build.6"));
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    );
 }
