@@ -159,6 +159,10 @@ pub struct UpgradeStatus {
     /// When the upgrade started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
+    /// How many upgrades have ended, whatever their outcome. Numbers the migration Jobs of the
+    /// next one, so every upgrade and retry gets fresh Jobs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub finished_upgrades: u32,
     /// The last upgrades (at most 10), newest first, with their outcome.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<UpgradeRecord>,
@@ -237,4 +241,8 @@ pub struct UpgradeRecord {
     /// Why it ended that way, for RolledBack and Failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

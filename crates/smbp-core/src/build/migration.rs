@@ -69,7 +69,8 @@ fn job(ctx: &Context, checksums: &BTreeMap<String, String>, migration: &Migratio
         }
     }
     let mut metadata = ctx.meta(
-        ctx.names.migration(phase, &migration.release.version),
+        ctx.names
+            .migration(phase, &migration.release.version, migration.attempt),
         COMPONENT,
     );
     if let Some(labels) = metadata.labels.as_mut() {

@@ -92,10 +92,11 @@ impl Names {
         format!("{}-sync", self.name)
     }
 
-    /// The migration Job of `phase` (`pre` or `post`) for `version`: deterministic, so an
-    /// operator restart finds the Job it started instead of running the migration again. Fits a
-    /// DNS label (63 characters) for any version string.
-    pub fn migration(&self, phase: &str, version: &str) -> String {
+    /// The migration Job of `phase` (`pre` or `post`) for `version` in the upgrade that follows
+    /// `attempt` finished ones: deterministic, so an operator restart finds the Job it started
+    /// instead of running the migration again, while every new upgrade or retry gets fresh Jobs.
+    /// Fits a DNS label (63 characters) for any version string.
+    pub fn migration(&self, phase: &str, version: &str, attempt: u32) -> String {
         let version: String = version
             .chars()
             .map(|c| {
@@ -106,7 +107,12 @@ impl Names {
                 }
             })
             .collect();
-        let name = format!("{}-migrate-{phase}-{version}", self.name);
+        let retry = if attempt > 0 {
+            format!("-r{attempt}")
+        } else {
+            String::new()
+        };
+        let name = format!("{}-migrate-{phase}-{version}{retry}", self.name);
         if name.len() <= 63 {
             return name;
         }

@@ -68,6 +68,8 @@ pub struct Migration {
     pub phase: MigrationPhase,
     /// The release whose migration it is, and its image.
     pub release: ReleaseImage,
+    /// How many upgrades ended before the one it belongs to (see [`super::Names::migration`]).
+    pub attempt: u32,
 }
 
 /// What the store and sync pods run, how far the store's rolling update has gone, and which

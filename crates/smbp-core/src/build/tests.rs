@@ -203,6 +203,7 @@ fn a_rollout_holds_each_component_on_its_release_and_adds_the_migration_job() {
         migrations: vec![Migration {
             phase: MigrationPhase::Pre,
             release: new.clone(),
+            attempt: 0,
         }],
     };
     let children = build(&validated, &observed(&bigpeer), &rollout);
@@ -249,9 +250,14 @@ fn a_rollout_holds_each_component_on_its_release_and_adds_the_migration_job() {
 #[test]
 fn migration_job_names_fit_a_dns_label_for_any_name_and_version() {
     let names = Names::new(&"n".repeat(40));
-    let name = names.migration("post", "10.200.3000-rc.1+build.5");
+    let name = names.migration("post", "10.200.3000-rc.1+build.5", 3);
     assert!(name.len() <= 63, "{name}");
-    assert_ne!(name, names.migration("post", "10.200.3000-rc.1+build.6"));
+    assert_ne!(name, names.migration("post", "10.200.3000-rc.1+build.6", 3));
+    assert_ne!(name, names.migration("post", "10.200.3000-rc.1+build.5", 4));
+    assert_eq!(
+        names.migration("pre", "1.5.1", 1),
+        format!("{}-migrate-pre-1-5-1-r1", "n".repeat(40))
+    );
     assert!(
         name.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')

@@ -240,6 +240,7 @@ impl<'a> Machine<'a> {
         };
         state.history.insert(0, record);
         state.history.truncate(HISTORY_LIMIT);
+        state.finished_upgrades += 1;
     }
 
     /// Pause and Manual approval, checked before every step that changes something.
@@ -277,6 +278,9 @@ impl<'a> Machine<'a> {
     }
 
     fn step(&mut self) -> Step {
+        if self.adopt_started_step() {
+            return Step::Next;
+        }
         let phase = self.state.as_ref().and_then(|s| s.phase);
         match phase {
             None => self.idle(),
@@ -290,6 +294,85 @@ impl<'a> Machine<'a> {
             Some(UpgradePhase::RollingBack) => self.rolling_back(),
             Some(_) => self.idle(),
         }
+    }
+
+    /// A migration Job of the current hop, or store pods on it, that exist although the stored
+    /// phase comes before them were started by a decision whose status write was lost (the
+    /// operator stopped in between). The upgrade resumes from there: a Job is never deleted and
+    /// started again, and once a post migration started there is no way back.
+    fn adopt_started_step(&mut self) -> bool {
+        let Some(phase) = self.state.as_ref().and_then(|s| s.phase) else {
+            return false;
+        };
+        let hop = self.hop();
+        let exists = |m: MigrationPhase| {
+            let job = self.job(m, &hop);
+            self.inputs.world.jobs.contains_key(&job)
+        };
+        let adopt = match phase {
+            UpgradePhase::Pending
+            | UpgradePhase::Preflight
+            | UpgradePhase::PreMigration
+            | UpgradePhase::RollingStore
+            | UpgradePhase::RollingSync
+                if exists(MigrationPhase::Post) =>
+            {
+                UpgradePhase::PostMigration
+            }
+            UpgradePhase::Pending | UpgradePhase::Preflight | UpgradePhase::PreMigration
+                if hop != self.hop_from() && self.store_pods_run(&hop) =>
+            {
+                UpgradePhase::RollingStore
+            }
+            UpgradePhase::Pending | UpgradePhase::Preflight if exists(MigrationPhase::Pre) => {
+                UpgradePhase::PreMigration
+            }
+            _ => return false,
+        };
+        if adopt == UpgradePhase::RollingStore {
+            // Pods change only after the pre migration succeeded.
+            let pre = self.job(MigrationPhase::Pre, &hop);
+            let replicas = self.inputs.spec.store.replicas;
+            let state = self.state();
+            if !state.completed_migrations.contains(&pre) {
+                state.completed_migrations.push(pre);
+            }
+            state.store_partition = Some(replicas);
+        }
+        if adopt == UpgradePhase::PostMigration {
+            let pre = self.job(MigrationPhase::Pre, &hop);
+            let state = self.state();
+            if !state.completed_migrations.contains(&pre) {
+                state.completed_migrations.push(pre);
+            }
+            state.store_partition = Some(0);
+        }
+        self.transition(
+            adopt,
+            false,
+            "UpgradeResumed",
+            format!("resuming at {adopt}: it was already under way for {hop}"),
+        );
+        true
+    }
+
+    fn attempt(&self) -> u32 {
+        self.state.as_ref().map_or(0, attempt_of)
+    }
+
+    /// The name of this try's migration Job of `phase` for `version`.
+    fn job(&self, phase: MigrationPhase, version: &str) -> String {
+        self.names
+            .migration(phase.as_str(), version, self.attempt())
+    }
+
+    /// Whether some store pod runs `version`.
+    fn store_pods_run(&self, version: &str) -> bool {
+        self.inputs
+            .world
+            .store_pods
+            .iter()
+            .any(|p| p.version.as_deref() == Some(version))
     }
 
     /// No upgrade under way: start one when `spec.version` differs from the running release.
@@ -371,7 +454,7 @@ impl<'a> Machine<'a> {
         };
         let hop_from_image = self.settled().image;
         let now = Time(self.now());
-        let history = self.state.take().map(|s| s.history).unwrap_or_default();
+        let past = self.past();
         self.state = Some(UpgradeStatus {
             phase: Some(UpgradePhase::Pending),
             from: Some(current.clone()),
@@ -382,8 +465,7 @@ impl<'a> Machine<'a> {
             hop_from_image: Some(hop_from_image),
             started_at: Some(now.clone()),
             step_started_at: Some(now),
-            history,
-            ..UpgradeStatus::default()
+            ..past
         });
         self.emit(false, "UpgradeStarted", format!("upgrade {path} requested"));
         Step::Next
@@ -394,12 +476,18 @@ impl<'a> Machine<'a> {
         if self.to() == self.inputs.spec.version {
             return false;
         }
-        let history = self.state.take().map(|s| s.history).unwrap_or_default();
-        self.state = Some(UpgradeStatus {
-            history,
-            ..UpgradeStatus::default()
-        });
+        self.state = Some(self.past());
         true
+    }
+
+    /// What outlives an upgrade: the history and the count of finished upgrades.
+    fn past(&mut self) -> UpgradeStatus {
+        let previous = self.state.take().unwrap_or_default();
+        UpgradeStatus {
+            history: previous.history,
+            finished_upgrades: previous.finished_upgrades,
+            ..UpgradeStatus::default()
+        }
     }
 
     fn pending(&mut self) -> Step {
@@ -474,7 +562,7 @@ impl<'a> Machine<'a> {
 
     fn migration(&mut self, phase: MigrationPhase) -> Step {
         let hop = self.hop();
-        let job = self.names.migration(phase.as_str(), &hop);
+        let job = self.job(phase, &hop);
         let done = self
             .state
             .as_ref()
@@ -668,7 +756,7 @@ impl<'a> Machine<'a> {
     fn rolling_store(&mut self) -> Step {
         let hop = self.hop();
         let replicas = self.inputs.spec.store.replicas;
-        let partition = self
+        let stored = self
             .state
             .as_ref()
             .and_then(|s| s.store_partition)
@@ -682,6 +770,20 @@ impl<'a> Machine<'a> {
                 .iter()
                 .find(|p| p.ordinal == Some(o) && !p.terminating)
         };
+        // Pods just below the stored partition that already run the hop were updated by a
+        // decision whose status write was lost: the partition is where the world says it is.
+        let mut partition = stored;
+        while partition > 0
+            && pod(partition - 1).is_some_and(|p| p.version.as_deref() == Some(hop.as_str()))
+        {
+            partition -= 1;
+        }
+        if partition != stored {
+            let started = Time(now);
+            let state = self.state();
+            state.store_partition = Some(partition);
+            state.step_started_at = Some(started);
+        }
         let available = |o: i32| {
             pod(o)
                 .and_then(|p| self.available_at(p))
@@ -897,9 +999,11 @@ impl<'a> Machine<'a> {
         };
         let hop = || self.image_of(&self.hop());
         let from = || self.hop_from_release();
+        let attempt = self.attempt();
         let migration = |phase| Migration {
             phase,
             release: hop(),
+            attempt,
         };
         let mut rollout = match state.phase {
             Some(UpgradePhase::PreMigration) => Rollout {
@@ -936,30 +1040,37 @@ impl<'a> Machine<'a> {
             },
             _ => steady,
         };
-        // A migration Job the stored status was waiting on stays until that status records its
-        // outcome: deleting it first would let a crash before the status write run it again.
-        if let Some(kept) = self.inputs.status.and_then(|s| {
-            let phase = match s.phase? {
-                UpgradePhase::PreMigration => MigrationPhase::Pre,
-                UpgradePhase::PostMigration => MigrationPhase::Post,
-                _ => return None,
-            };
-            let version = s.hop.clone()?;
-            let job = self.names.migration(phase.as_str(), &version);
-            self.inputs
-                .world
-                .jobs
-                .contains_key(&job)
-                .then(|| Migration {
-                    phase,
-                    release: self.image_of(&version),
+        // A migration Job stays until a stored status records its success or the end of its
+        // try: deleting it sooner would let a lost status write run it again. That covers the
+        // stored try (it may have just ended or been replaced) and the decided one.
+        let stored = self.inputs.status;
+        let active = |s: &UpgradeStatus| s.phase.is_some_and(|p| !p.is_terminal());
+        let tries = stored
+            .filter(|s| active(s))
+            .into_iter()
+            .chain(Some(state).filter(|s| active(s)));
+        for run in tries {
+            let attempt = attempt_of(run);
+            let recorded = |job: &String| {
+                stored.is_some_and(|s| {
+                    s.started_at == run.started_at && s.completed_migrations.contains(job)
                 })
-        }) && !rollout
-            .migrations
-            .iter()
-            .any(|m| m.phase == kept.phase && m.release.version == kept.release.version)
-        {
-            rollout.migrations.push(kept);
+            };
+            for version in run.stops.iter().chain(run.to.as_ref()) {
+                for phase in [MigrationPhase::Pre, MigrationPhase::Post] {
+                    let job = self.names.migration(phase.as_str(), version, attempt);
+                    let requested = rollout.migrations.iter().any(|m| {
+                        m.phase == phase && &m.release.version == version && m.attempt == attempt
+                    });
+                    if self.inputs.world.jobs.contains_key(&job) && !recorded(&job) && !requested {
+                        rollout.migrations.push(Migration {
+                            phase,
+                            release: self.image_of(version),
+                            attempt,
+                        });
+                    }
+                }
+            }
         }
         rollout
     }
@@ -1016,6 +1127,14 @@ impl<'a> Machine<'a> {
             requeue: wait.requeue,
         }
     }
+}
+
+/// How many upgrades ended before the one `state` describes: part of its migration Jobs' names,
+/// so every try gets fresh Jobs. Changes only when a try ends, so it is stable while one runs
+/// (even across lost status writes).
+fn attempt_of(state: &UpgradeStatus) -> u32 {
+    let ended = state.phase.is_some_and(UpgradePhase::is_terminal);
+    state.finished_upgrades.saturating_sub(u32::from(ended))
 }
 
 fn phase_name(phase: MigrationPhase) -> &'static str {
