@@ -59,6 +59,8 @@ pub struct Stats {
     pub unchanged: AtomicU64,
     /// Child objects deleted because no longer desired.
     pub pruned: AtomicU64,
+    /// Upgrade phase changes and failures reported (each also an Event).
+    pub upgrade_transitions: AtomicU64,
 }
 
 impl Stats {

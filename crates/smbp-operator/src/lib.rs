@@ -20,3 +20,4 @@ pub mod finalizer;
 pub mod probe;
 pub mod reconcile;
 pub mod status;
+pub mod upgrade;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::finalizer;
 use crate::status::{self, Inputs, STATUS_MANAGER};
+use crate::upgrade;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -16,6 +17,7 @@ use semver::Version;
 use serde_json::{Value, json};
 use smbp_api::v1alpha1::{BigPeer, BigPeerStatus};
 use smbp_core::build::{self as builder, ChildKind, ValidatedBigPeer};
+use smbp_core::upgrade::{self as upgrade_plan, World};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -128,6 +130,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
                 dereferenced: None,
                 installed: &BTreeSet::new(),
                 recreating: false,
+                upgrade: None,
                 now: ctx.clock.now(),
             });
             write_status(ctx, &api, &bigpeer, computed, &reference).await?;
@@ -141,7 +144,26 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         .await
         .map_err(|e| Error::kube("probe optional APIs", e))?;
     let dereferenced = dereference::dereference(ctx, &bigpeer, &installed).await?;
-    let children = builder::build(&validated, &dereferenced.observed).into_objects();
+    let world = if upgrade::needs_world(&bigpeer) {
+        upgrade::observe(ctx, &bigpeer, &installed).await?
+    } else {
+        World::default()
+    };
+    let stored = bigpeer.status.as_ref();
+    let annotations = bigpeer.metadata.annotations.clone().unwrap_or_default();
+    let version = stored.and_then(|s| s.version.as_ref());
+    let decision = upgrade_plan::plan(&upgrade_plan::Inputs {
+        name: &name,
+        spec: &validated.spec,
+        annotations: &annotations,
+        current: version.and_then(|v| v.current.as_deref()),
+        current_image: version.and_then(|v| v.image.as_deref()),
+        status: stored.and_then(|s| s.upgrade.as_ref()),
+        world: &world,
+        now: ctx.clock.now(),
+    });
+    let children =
+        builder::build(&validated, &dereferenced.observed, &decision.rollout).into_objects();
     let extra_namespaces: Vec<String> = bigpeer
         .spec
         .transaction_log
@@ -207,6 +229,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         dereferenced: Some(&dereferenced),
         installed: &installed,
         recreating,
+        upgrade: Some(&decision),
         now: ctx.clock.now(),
     });
     let ready = computed
@@ -214,14 +237,19 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
     write_status(ctx, &api, &bigpeer, computed, &reference).await?;
+    // Only once the status holds the decision: its Events, and the retry annotation's removal.
+    upgrade::act(ctx, &bigpeer, &decision, &reference).await?;
     if let Some(error) = apply_error {
         return Err(error);
     }
-    Ok(if ready && !recreating {
-        Action::requeue(ctx.settings.resync)
+    let settled = if ready && !recreating {
+        ctx.settings.resync
     } else {
-        Action::requeue(ctx.settings.not_ready_requeue)
-    })
+        ctx.settings.not_ready_requeue
+    };
+    Ok(Action::requeue(
+        decision.requeue.map_or(settled, |r| r.min(settled)),
+    ))
 }
 
 /// Applies every child. An error on one child does not stop the others (one broken part never

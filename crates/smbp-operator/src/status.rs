@@ -13,6 +13,7 @@ use smbp_api::v1alpha1::{
     VersionStatus,
 };
 use smbp_core::build::{ChildKind, Names, OptionalApi, ValidatedBigPeer};
+use smbp_core::upgrade::Decision;
 use std::collections::BTreeSet;
 
 /// The field manager of status writes.
@@ -42,6 +43,8 @@ pub struct Inputs<'a> {
     pub installed: &'a BTreeSet<OptionalApi>,
     /// Whether the store StatefulSet is being recreated (an immutable field changed).
     pub recreating: bool,
+    /// What the upgrade state machine decided (unset when the spec is invalid).
+    pub upgrade: Option<&'a Decision>,
     /// Now, for transition times.
     pub now: Timestamp,
 }
@@ -152,27 +155,21 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     conds.push(exposure);
     conds.push(monitoring(validated, inputs.installed));
     let current = previous.version.as_ref().and_then(|v| v.current.clone());
-    let upgrading = current
-        .as_ref()
-        .is_some_and(|c| c != &validated.spec.version);
-    conds.push(if upgrading {
-        cond(
+    let decided = inputs.upgrade;
+    let upgrading = decided.is_some_and(|d| d.condition.upgrading);
+    conds.push(match decided {
+        Some(d) => cond(
             "Upgrading",
-            true,
-            "VersionChanged",
-            format!(
-                "rolling out {} (pods run {})",
-                validated.spec.version,
-                current.clone().unwrap_or_default()
-            ),
-        )
-    } else {
-        cond(
+            d.condition.upgrading,
+            &d.condition.reason,
+            d.condition.message.clone(),
+        ),
+        None => cond(
             "Upgrading",
             false,
             "NoUpgrade",
             "no version change in progress",
-        )
+        ),
     });
     let all_ready = available
         && complete
@@ -195,7 +192,7 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         .map(|c| format!("{}: {}", c.type_, c.message));
     // Degraded means "was running, is now serving with less than it should": not the first
     // provisioning, which Progressing and Ready describe.
-    let degraded = available && !all_ready && current.is_some();
+    let degraded = available && !all_ready && current.is_some() && !upgrading;
     conds.push(if degraded {
         cond(
             "Degraded",
@@ -228,10 +225,12 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
             first_failure.unwrap_or_else(|| "rolling out".into()),
         )
     });
-    let version = if complete {
-        Some(validated.spec.version.clone())
-    } else {
-        current.clone()
+    // The first rollout settles the version; after that only the upgrade moves it.
+    let moved = decided.and_then(|d| d.current.clone());
+    let version = match (&moved, &current) {
+        (Some(release), _) => Some(release.version.clone()),
+        (None, Some(current)) => Some(current.clone()),
+        (None, None) => complete.then(|| validated.spec.version.clone()),
     };
     let phase = if all_ready {
         Phase::Running
@@ -247,22 +246,24 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         phase: Some(phase),
         conditions: settle(conds, &previous.conditions, generation, inputs.now),
         version: Some(VersionStatus {
-            image: version
-                .as_ref()
-                .filter(|v| *v == &validated.spec.version)
-                .map(|_| validated.image.by_digest())
-                .or(previous
-                    .version
+            image: moved.map(|r| r.image).or_else(|| {
+                version
                     .as_ref()
-                    .and_then(|v| v.image.clone())
-                    .filter(|_| version.is_some())),
+                    .filter(|v| *v == &validated.spec.version)
+                    .map(|_| validated.image.by_digest())
+                    .or(previous
+                        .version
+                        .as_ref()
+                        .and_then(|v| v.image.clone())
+                        .filter(|_| version.is_some()))
+            }),
             current: version,
             target: Some(validated.spec.version.clone()),
         }),
         store: Some(store),
         sync: Some(sync),
         endpoints: Some(endpoints),
-        upgrade: previous.upgrade,
+        upgrade: decided.map_or(previous.upgrade, |d| d.status.clone()),
     }
 }
 
@@ -710,6 +711,7 @@ mod tests {
             dereferenced: None,
             installed: &BTreeSet::new(),
             recreating: false,
+            upgrade: None,
             now,
         })
     }

@@ -1,0 +1,258 @@
+//! The upgrade stage's I/O around the pure state machine (`smbp_core::upgrade`): it observes what
+//! an upgrade depends on — the store and sync pods, the migration Jobs, the sync Deployment's
+//! progress, the certificate's expiry and the disruption budget — and carries out what the
+//! machine decides beyond the children it builds: deleting broken pods on a rollback, removing
+//! the retry annotation, and publishing the Events. Only BigPeers with an upgrade to run or
+//! under way pay for the extra reads.
+
+use crate::context::{Context, Stats};
+use crate::error::{Error, Result, is_not_found};
+use crate::events;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::json;
+use smbp_api::v1alpha1::BigPeer;
+use smbp_core::build::{COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL, Names, OptionalApi};
+use smbp_core::upgrade::{Decision, JobFacts, PodFacts, RETRY_ANNOTATION, World};
+use std::collections::BTreeSet;
+
+const VERSION_LABEL: &str = "app.kubernetes.io/version";
+
+/// Whether the machine needs to see the world: a version to move to, or an upgrade under way.
+pub fn needs_world(bigpeer: &BigPeer) -> bool {
+    let status = bigpeer.status.as_ref();
+    let current = status
+        .and_then(|s| s.version.as_ref())
+        .and_then(|v| v.current.as_deref());
+    let active = status
+        .and_then(|s| s.upgrade.as_ref())
+        .and_then(|u| u.phase)
+        .is_some_and(|p| !p.is_terminal());
+    current.is_some_and(|c| c != bigpeer.spec.version) || active
+}
+
+/// Reads the world of `bigpeer`'s upgrade.
+pub async fn observe(
+    ctx: &Context,
+    bigpeer: &BigPeer,
+    installed: &BTreeSet<OptionalApi>,
+) -> Result<World> {
+    let ns = bigpeer.metadata.namespace.clone().unwrap_or_default();
+    let name = bigpeer.metadata.name.clone().unwrap_or_default();
+    let names = Names::new(&name);
+    let selector = format!("{NAME_LABEL}=bigpeer,{INSTANCE_LABEL}={name}");
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let pods = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| Error::kube(format!("list the pods of BigPeer {ns}/{name}"), e))?;
+    let mut world = World::default();
+    let store_prefix = format!("{}-", names.store());
+    for pod in &pods.items {
+        let component = label(pod, COMPONENT_LABEL);
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let facts = PodFacts {
+            ordinal: pod_name
+                .strip_prefix(&store_prefix)
+                .and_then(|o| o.parse().ok())
+                .filter(|_| component == Some("store")),
+            name: pod_name,
+            version: label(pod, VERSION_LABEL).map(str::to_string),
+            ready_since: ready_since(pod),
+            terminating: pod.metadata.deletion_timestamp.is_some(),
+        };
+        match component {
+            Some("store") => world.store_pods.push(facts),
+            Some("sync") => world.sync_pods.push(facts),
+            _ => {}
+        }
+    }
+
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
+    let jobs = jobs
+        .list(&ListParams::default().labels(&format!("{selector},{COMPONENT_LABEL}=migration")))
+        .await
+        .map_err(|e| Error::kube(format!("list the migration Jobs of BigPeer {ns}/{name}"), e))?;
+    for job in jobs.items {
+        let facts = job_facts(&job);
+        world
+            .jobs
+            .insert(job.metadata.name.clone().unwrap_or_default(), facts);
+    }
+
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
+    let deployment = deployments
+        .get_opt(&names.sync())
+        .await
+        .map_err(|e| Error::kube(format!("read Deployment {ns}/{}", names.sync()), e))?;
+    let default_sync = bigpeer
+        .spec
+        .sync
+        .replicas
+        .or(bigpeer
+            .spec
+            .sync
+            .autoscaling
+            .as_ref()
+            .map(|a| a.min_replicas))
+        .unwrap_or(2);
+    world.sync_replicas = deployment
+        .as_ref()
+        .and_then(|d| d.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .unwrap_or(default_sync);
+    world.sync_stalled = deployment.as_ref().and_then(stalled);
+
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(ctx.client.clone(), &ns);
+    world.disruptions_allowed = budgets
+        .get_opt(&names.store())
+        .await
+        .map_err(|e| {
+            Error::kube(
+                format!("read PodDisruptionBudget {ns}/{}", names.store()),
+                e,
+            )
+        })?
+        .and_then(|b| b.status)
+        .map(|s| s.disruptions_allowed);
+
+    world.transaction_log_not_ready = bigpeer
+        .status
+        .as_ref()
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "TransactionLogReady")
+        })
+        .filter(|c| c.status != "True")
+        .map(|c| format!("{}: {}", c.reason, c.message));
+
+    let managed_certificate = bigpeer
+        .spec
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.cert_manager.is_some());
+    if managed_certificate && installed.contains(&OptionalApi::CertManager) {
+        let api = crate::apply::dynamic_api(ctx, smbp_core::build::ChildKind::Certificate, &ns);
+        match api.get_opt(&names.certificate()).await {
+            Ok(certificate) => {
+                world.certificate_not_after = certificate
+                    .and_then(|c| c.data.pointer("/status/notAfter").cloned())
+                    .and_then(|t| t.as_str().and_then(|t| t.parse::<Timestamp>().ok()));
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(Error::kube("read the Certificate", e)),
+        }
+    }
+    Ok(world)
+}
+
+fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(key))
+        .map(String::as_str)
+}
+
+/// Since when the pod is Ready, when it is.
+fn ready_since(pod: &Pod) -> Option<Timestamp> {
+    let ready = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status == "True")?;
+    Some(
+        ready
+            .last_transition_time
+            .as_ref()
+            .map_or_else(Timestamp::now, |t| t.0),
+    )
+}
+
+fn job_facts(job: &Job) -> JobFacts {
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let holds = |type_: &str| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == "True")
+    };
+    if holds("Complete").is_some() {
+        return JobFacts::Succeeded;
+    }
+    match holds("Failed") {
+        Some(failed) => JobFacts::Failed {
+            reason: failed.reason.clone().unwrap_or_default(),
+            message: failed.message.clone().unwrap_or_default(),
+        },
+        None => JobFacts::Running,
+    }
+}
+
+/// The Deployment's `ProgressDeadlineExceeded` message, when its rollout stalled on the latest
+/// generation.
+fn stalled(deployment: &Deployment) -> Option<String> {
+    let status = deployment.status.as_ref()?;
+    if status.observed_generation != deployment.metadata.generation {
+        return None;
+    }
+    status
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| {
+            c.type_ == "Progressing"
+                && c.status == "False"
+                && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        })
+        .map(|c| c.message.clone().unwrap_or_default())
+}
+
+/// Carries out what the decision asks beyond building children, and publishes its Events.
+pub async fn act(
+    ctx: &Context,
+    bigpeer: &BigPeer,
+    decision: &Decision,
+    reference: &ObjectReference,
+) -> Result<()> {
+    let ns = bigpeer.metadata.namespace.clone().unwrap_or_default();
+    let name = bigpeer.metadata.name.clone().unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    for pod in &decision.delete_pods {
+        match pods.delete(pod, &DeleteParams::default()).await {
+            Ok(_) => tracing::info!(pod, "deleted a pod that is not Ready, to roll it back"),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(Error::kube(format!("delete pod {ns}/{pod}"), e)),
+        }
+    }
+    if decision.consume_retry {
+        let api: Api<BigPeer> = Api::namespaced(ctx.client.clone(), &ns);
+        let patch = json!({"metadata": {"annotations": {RETRY_ANNOTATION: null}}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::kube(format!("remove {RETRY_ANNOTATION} from {ns}/{name}"), e))?;
+    }
+    for event in &decision.events {
+        Stats::count(&ctx.stats.upgrade_transitions);
+        events::publish(
+            ctx,
+            reference,
+            event.warning,
+            event.reason,
+            "Upgrade",
+            event.message.clone(),
+        )
+        .await;
+    }
+    Ok(())
+}
