@@ -11,7 +11,7 @@ mod report;
 
 use clap::Parser;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use smbp_operator::clock::SystemClock;
+use smbp_operator::clock::FnClock;
 use smbp_operator::context::Settings;
 use smbp_sim::{NodePool, SimCluster, SimOptions};
 use std::path::PathBuf;
@@ -96,8 +96,9 @@ async fn run(args: Args) -> Result<(), String> {
         probe_ttl: Duration::from_secs(2),
         ..Settings::default()
     };
-    let operator =
-        smbp_operator::controller::context(client, settings, Arc::new(SystemClock)).await;
+    // The operator shares the cluster's (faster) clock, as it shares the wall clock with a real one.
+    let clock = Arc::new(FnClock(sim.clock_reader()));
+    let operator = smbp_operator::controller::context(client, settings, clock).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let operator_task = tokio::spawn(smbp_operator::controller::run(
         operator.clone(),

@@ -137,6 +137,11 @@ pub async fn apply(
             // Being deleted (an orphaning StatefulSet delete in progress): wait for it to go.
             return Ok(Outcome::Recreating);
         }
+        if child.kind == ChildKind::Job {
+            // A Job's template is immutable and a migration runs once: an existing Job is left
+            // as it is (the upgrade names a new one when it needs another run).
+            return Ok(Outcome::Unchanged);
+        }
         let same_hash = applied_hash(existing) == hash;
         let normalized = ctx
             .normalized

@@ -19,5 +19,14 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock read through a function (the simulated cluster's, in tests and the demo).
+pub struct FnClock<F>(pub F);
+
+impl<F: Fn() -> Timestamp + Send + Sync> Clock for FnClock<F> {
+    fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+}
+
 /// A shared clock.
 pub type SharedClock = Arc<dyn Clock>;

@@ -62,7 +62,8 @@ pub async fn observe(
                 .filter(|_| component == Some("store")),
             name: pod_name,
             version: label(pod, VERSION_LABEL).map(str::to_string),
-            ready_since: ready_since(pod),
+            // A kubelet clock ahead of the operator's must not stretch minReadySeconds.
+            ready_since: ready_since(pod).map(|t| t.min(ctx.clock.now())),
             terminating: pod.metadata.deletion_timestamp.is_some(),
         };
         match component {

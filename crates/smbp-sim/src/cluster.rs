@@ -288,6 +288,14 @@ impl SimHandle {
         self.sim.clock.now()
     }
 
+    /// A function reading the cluster's clock, for a process that must share the cluster's
+    /// notion of time (an operator comparing pod timestamps with now, as on a real cluster where
+    /// both read the wall clock).
+    pub fn clock_reader(&self) -> impl Fn() -> jiff::Timestamp + Send + Sync + 'static {
+        let sim = self.sim.clone();
+        move || sim.clock.now()
+    }
+
     /// How many times faster than real time the cluster's clock runs.
     pub fn time_scale(&self) -> f64 {
         self.sim.clock.scale()

@@ -45,6 +45,6 @@ mod write;
 
 pub use accounting::{Accounting, RequestKey, is_write};
 pub use cluster::{SimCluster, SimHandle, SimOptions, StartError};
-pub use controllers::{Controllers, Controls, ImageBehaviour, KubeletTiming, NodePool};
+pub use controllers::{Controllers, Controls, ImageBehaviour, ImageScope, KubeletTiming, NodePool};
 pub use crds::ThirdPartyCrds;
 pub use faults::{FaultRule, Faults};

@@ -6,7 +6,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use smbp_operator::clock::SystemClock;
+use smbp_operator::clock::FnClock;
 use smbp_operator::context::{Context, Settings};
 use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
 use std::future::Future;
@@ -25,6 +25,7 @@ pub struct Env {
     pub sim: SimHandle,
     /// The operator's shared state (counters).
     pub operator: Arc<Context>,
+    settings: Settings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -49,9 +50,6 @@ impl Env {
             .create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
             .await
             .expect("BigPeer CRD");
-        let client = smbp_operator::client::client(Some(sim.kubeconfig_path()))
-            .await
-            .expect("operator client");
         let mut settings = Settings {
             resync: Duration::from_secs(2),
             not_ready_requeue: Duration::from_millis(300),
@@ -60,21 +58,23 @@ impl Env {
             ..Settings::default()
         };
         tune(&mut settings);
-        let operator =
-            smbp_operator::controller::context(client, settings, Arc::new(SystemClock)).await;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(smbp_operator::controller::run(
-            operator.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let (operator, stop, task) = spawn_operator(&sim, settings.clone()).await;
         Env {
             sim,
             operator,
+            settings,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Starts a new operator process (a fresh context: no caches, no memory) after
+    /// [`Env::stop_operator`].
+    pub async fn start_operator(&mut self) {
+        let (operator, stop, task) = spawn_operator(&self.sim, self.settings.clone()).await;
+        self.operator = operator;
+        self.stop = Some(stop);
+        self.task = Some(task);
     }
 
     /// Stops the operator, waiting for in-flight reconciles.
@@ -222,6 +222,30 @@ impl Env {
             .reconciles
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+type Running = (
+    Arc<Context>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+async fn spawn_operator(sim: &SimHandle, settings: Settings) -> Running {
+    let client = smbp_operator::client::client(Some(sim.kubeconfig_path()))
+        .await
+        .expect("operator client");
+    // The operator reads the cluster's (faster) clock, as a real operator and a real cluster
+    // share the wall clock: pod Ready times and step deadlines compare.
+    let clock = Arc::new(FnClock(sim.clock_reader()));
+    let operator = smbp_operator::controller::context(client, settings, clock).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(smbp_operator::controller::run(
+        operator.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (operator, stop, task)
 }
 
 /// Creates an object from JSON.

@@ -67,7 +67,12 @@ impl Kubelet {
             exits: run_to_completion.then_some((self.timing.run, 0)),
         };
         let image = container["image"].as_str().unwrap_or_default();
-        match self.api.sim().controls.image_behaviour(image) {
+        match self
+            .api
+            .sim()
+            .controls
+            .image_behaviour(image, run_to_completion)
+        {
             Some(ImageBehaviour::CrashLoop) => {
                 behaviour.exits = Some((Duration::from_millis(200), 1))
             }

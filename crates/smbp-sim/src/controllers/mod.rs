@@ -135,20 +135,42 @@ pub enum ImageBehaviour {
     },
 }
 
+/// Which containers of an image a behaviour applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageScope {
+    /// Every container of the image.
+    All,
+    /// Only containers of pods that restart (`restartPolicy: Always`): servers.
+    Servers,
+    /// Only containers of run-to-completion pods (`Never`/`OnFailure`): Jobs.
+    RunToCompletion,
+}
+
 /// The switches a test turns to steer the simulated controllers.
 #[derive(Debug, Default)]
 pub struct Controls {
-    images: Mutex<Vec<(String, ImageBehaviour)>>,
+    images: Mutex<Vec<(String, ImageScope, ImageBehaviour)>>,
     cpu: Mutex<HashMap<(String, String, String), u32>>,
 }
 
 impl Controls {
     /// Containers whose image contains `pattern` behave as said (the first matching rule wins;
-    /// a rule for the same pattern is replaced).
+    /// a rule for the same pattern and scope is replaced).
     pub fn set_image_behaviour(&self, pattern: &str, behaviour: ImageBehaviour) {
+        self.set_image_behaviour_in(pattern, ImageScope::All, behaviour);
+    }
+
+    /// Like [`Controls::set_image_behaviour`], for only the containers in `scope`: an image
+    /// whose server crashes while its migration command works, or the other way round.
+    pub fn set_image_behaviour_in(
+        &self,
+        pattern: &str,
+        scope: ImageScope,
+        behaviour: ImageBehaviour,
+    ) {
         let mut images = self.images.lock().unwrap_or_else(|e| e.into_inner());
-        images.retain(|(p, _)| p != pattern);
-        images.push((pattern.to_string(), behaviour));
+        images.retain(|(p, s, _)| !(p == pattern && *s == scope));
+        images.push((pattern.to_string(), scope, behaviour));
     }
 
     /// Forgets every image rule.
@@ -159,14 +181,21 @@ impl Controls {
             .clear();
     }
 
-    /// The behaviour of an image, when a rule matches.
-    pub fn image_behaviour(&self, image: &str) -> Option<ImageBehaviour> {
+    /// The behaviour of an image in a pod that runs to completion or not, when a rule matches.
+    pub fn image_behaviour(&self, image: &str, run_to_completion: bool) -> Option<ImageBehaviour> {
         self.images
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|(pattern, _)| image.contains(pattern.as_str()))
-            .map(|(_, b)| b.clone())
+            .find(|(pattern, scope, _)| {
+                image.contains(pattern.as_str())
+                    && match scope {
+                        ImageScope::All => true,
+                        ImageScope::Servers => !run_to_completion,
+                        ImageScope::RunToCompletion => run_to_completion,
+                    }
+            })
+            .map(|(_, _, b)| b.clone())
     }
 
     /// The CPU utilisation (percent of requests) the pods of a scale target report to the HPA.
