@@ -266,6 +266,49 @@ impl Catalogue {
         })
     }
 
+    /// The compatibility matrix as a Markdown table: for every release (rows) and every later
+    /// one (columns), whether the upgrade is direct, through which required stops, or not
+    /// allowed. docs/upgrades.md carries it; a test keeps the copy current.
+    pub fn compatibility_matrix(&self) -> String {
+        let mut out = String::from("| from \\ to |");
+        for to in &self.releases {
+            out.push_str(&format!(" {} |", to.version));
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|".repeat(self.releases.len()));
+        out.push('\n');
+        for from in &self.releases {
+            let mark = if from.withdrawn.is_some() {
+                " (withdrawn)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("| **{}**{mark} |", from.version));
+            for to in &self.releases {
+                let cell = if to.version <= from.version {
+                    String::new()
+                } else {
+                    match self.upgrade_path(&from.version, &to.version) {
+                        Ok(path) if path.stops().is_empty() => "direct".to_string(),
+                        Ok(path) => format!(
+                            "via {}",
+                            path.stops()
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        Err(CatalogueError::Withdrawn { .. }) => "withdrawn".to_string(),
+                        Err(_) => "no".to_string(),
+                    }
+                };
+                out.push_str(&format!(" {cell} |"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     fn known_versions(&self) -> String {
         self.releases
             .iter()

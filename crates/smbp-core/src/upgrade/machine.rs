@@ -1072,6 +1072,32 @@ impl<'a> Machine<'a> {
                 }
             }
         }
+        // A failed migration Job stays, for its logs, until the next upgrade starts.
+        if matches!(
+            state.phase,
+            Some(UpgradePhase::RolledBack | UpgradePhase::Failed)
+        ) {
+            let attempt = attempt_of(state);
+            for version in state.stops.iter().chain(state.to.as_ref()) {
+                for phase in [MigrationPhase::Pre, MigrationPhase::Post] {
+                    let job = self.names.migration(phase.as_str(), version, attempt);
+                    let failed = matches!(
+                        self.inputs.world.jobs.get(&job),
+                        Some(super::JobFacts::Failed { .. })
+                    );
+                    let listed = rollout.migrations.iter().any(|m| {
+                        m.phase == phase && &m.release.version == version && m.attempt == attempt
+                    });
+                    if failed && !listed {
+                        rollout.migrations.push(Migration {
+                            phase,
+                            release: self.image_of(version),
+                            attempt,
+                        });
+                    }
+                }
+            }
+        }
         rollout
     }
 
