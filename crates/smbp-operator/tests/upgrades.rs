@@ -329,6 +329,25 @@ async fn a_failing_pre_migration_rolls_back_before_any_pod_changes() {
             .collect::<Vec<_>>(),
         "a store pod changed"
     );
+    // The failed Job stays for its logs.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let job = env
+        .get(
+            &env.api("batch/v1", "Job", "jobs", NS),
+            "edge-migrate-pre-1-5-1",
+        )
+        .await;
+    let failed = job
+        .as_ref()
+        .and_then(|j| j["status"]["conditions"].as_array())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Failed" && c["status"] == "True")
+        });
+    assert!(
+        failed,
+        "the failed migration Job is gone or not failed: {job:?}"
+    );
     let sts = env
         .get(
             &env.api("apps/v1", "StatefulSet", "statefulsets", NS),

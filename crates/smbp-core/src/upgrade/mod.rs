@@ -9,8 +9,10 @@
 //! RolledBack; a failure at or after it → Failed. docs/upgrades.md is the user's guide.
 
 mod machine;
+mod phases;
 mod preflight;
 pub mod window;
+mod workloads;
 
 pub use machine::plan;
 pub use preflight::CHECKS;
