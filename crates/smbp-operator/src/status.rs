@@ -97,17 +97,7 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     let sts = live.get(ChildKind::StatefulSet, ns, &names.store());
     let deployment = live.get(ChildKind::Deployment, ns, &names.sync());
     let store = component(sts, "readyReplicas", validated.spec.store.replicas);
-    let desired_sync = validated
-        .spec
-        .sync
-        .replicas
-        .or(validated
-            .spec
-            .sync
-            .autoscaling
-            .as_ref()
-            .map(|a| a.min_replicas))
-        .unwrap_or(2);
+    let desired_sync = validated.spec.sync.desired_replicas();
     let mut sync = component(deployment, "availableReplicas", desired_sync);
     if let Some(autoscaling) = &validated.spec.sync.autoscaling {
         // Until the autoscaler has acted, the Deployment's count is the API default of 1.

@@ -16,11 +16,11 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 use smbp_api::v1alpha1::BigPeer;
-use smbp_core::build::{COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL, Names, OptionalApi};
+use smbp_core::build::{
+    COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL, Names, OptionalApi, VERSION_LABEL,
+};
 use smbp_core::upgrade::{Decision, JobFacts, PodFacts, RETRY_ANNOTATION, World};
 use std::collections::BTreeSet;
-
-const VERSION_LABEL: &str = "app.kubernetes.io/version";
 
 /// Whether the machine needs to see the world: a version to move to, or an upgrade under way.
 pub fn needs_world(bigpeer: &BigPeer) -> bool {
@@ -90,22 +90,11 @@ pub async fn observe(
         .get_opt(&names.sync())
         .await
         .map_err(|e| Error::kube(format!("read Deployment {ns}/{}", names.sync()), e))?;
-    let default_sync = bigpeer
-        .spec
-        .sync
-        .replicas
-        .or(bigpeer
-            .spec
-            .sync
-            .autoscaling
-            .as_ref()
-            .map(|a| a.min_replicas))
-        .unwrap_or(2);
     world.sync_replicas = deployment
         .as_ref()
         .and_then(|d| d.spec.as_ref())
         .and_then(|s| s.replicas)
-        .unwrap_or(default_sync);
+        .unwrap_or_else(|| bigpeer.spec.sync.desired_replicas());
     world.sync_stalled = deployment.as_ref().and_then(stalled);
 
     let budgets: Api<PodDisruptionBudget> = Api::namespaced(ctx.client.clone(), &ns);

@@ -70,6 +70,14 @@ fn condition<'a>(object: &'a Value, type_: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
+/// Whether a pod status says Ready.
+fn pod_ready(status: &Value) -> bool {
+    status["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
 /// The store pods' versions and uids, by name.
 async fn store_pods(env: &Env) -> BTreeMap<String, (String, String, bool)> {
     let pods = env.api("v1", "Pod", "pods", NS);
@@ -83,10 +91,7 @@ async fn store_pods(env: &Env) -> BTreeMap<String, (String, String, bool)> {
         .into_iter()
         .map(|p| {
             let p = serde_json::to_value(p).unwrap();
-            let ready = p["status"]["conditions"].as_array().is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            });
+            let ready = pod_ready(&p["status"]);
             (
                 p["metadata"]["name"].as_str().unwrap().to_string(),
                 (
@@ -155,12 +160,7 @@ impl Watch {
                     let ready = list
                         .items
                         .iter()
-                        .filter(|p| {
-                            p.data["status"]["conditions"].as_array().is_some_and(|c| {
-                                c.iter()
-                                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                            })
-                        })
+                        .filter(|p| pod_ready(&p.data["status"]))
                         .count();
                     let mut fewest = f.lock().unwrap();
                     *fewest = (*fewest).min(ready);

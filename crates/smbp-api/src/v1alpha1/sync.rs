@@ -58,3 +58,13 @@ pub struct Autoscaling {
     #[schemars(range(min = 10, max = 100))]
     pub target_cpu_utilization_percentage: i32,
 }
+
+impl SyncSpec {
+    /// The sync pods wanted before any autoscaler acts: `replicas`, the autoscaler's minimum, or
+    /// the default of 2.
+    pub fn desired_replicas(&self) -> i32 {
+        self.replicas
+            .or(self.autoscaling.as_ref().map(|a| a.min_replicas))
+            .unwrap_or_else(crate::defaults::sync_replicas)
+    }
+}

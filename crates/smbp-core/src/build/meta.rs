@@ -27,7 +27,8 @@ pub const OWNER_NAMESPACE_LABEL: &str = "smbp.dev/owner-namespace";
 /// A digest of everything the operator applies to an object. The apply stage skips an object
 /// whose live copy carries the same digest and still holds every applied value.
 pub const APPLIED_HASH_ANNOTATION: &str = "smbp.dev/applied-hash";
-const VERSION_LABEL: &str = "app.kubernetes.io/version";
+/// The release an object belongs to; on pods, the release they run (the upgrade reads it).
+pub const VERSION_LABEL: &str = "app.kubernetes.io/version";
 const PRODUCT: &str = "bigpeer";
 
 /// The label selector of every child of the BigPeer `instance` (the prune stage lists by it).

@@ -76,7 +76,7 @@ fn job(ctx: &Context, checksums: &BTreeMap<String, String>, migration: &Migratio
     if let Some(labels) = metadata.labels.as_mut() {
         labels.insert(MIGRATION_PHASE_LABEL.into(), phase.into());
         labels.insert(
-            "app.kubernetes.io/version".into(),
+            super::meta::VERSION_LABEL.into(),
             migration.release.version.clone(),
         );
     }

@@ -42,7 +42,7 @@ pub fn template(ctx: &Context, parts: PodParts) -> PodTemplateSpec {
     let w = &ctx.workload;
     let mut labels = ctx.selector(parts.component);
     labels.insert(
-        "app.kubernetes.io/version".into(),
+        super::meta::VERSION_LABEL.into(),
         parts.release.version.clone(),
     );
     let (env, mut volumes, mut mounts) = transaction_log(ctx);

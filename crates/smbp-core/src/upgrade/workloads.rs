@@ -72,54 +72,49 @@ impl Machine<'_> {
             .into_iter()
             .chain(Some(state).filter(|s| active(s)));
         for run in tries {
-            let attempt = attempt_of(run);
-            let recorded = |job: &String| {
+            let recorded = |job: &str| {
                 stored.is_some_and(|s| {
-                    s.started_at == run.started_at && s.completed_migrations.contains(job)
+                    s.started_at == run.started_at
+                        && s.completed_migrations.iter().any(|c| c == job)
                 })
             };
-            for version in run.stops.iter().chain(run.to.as_ref()) {
-                for phase in [MigrationPhase::Pre, MigrationPhase::Post] {
-                    let job = self.names.migration(phase.as_str(), version, attempt);
-                    let requested = rollout.migrations.iter().any(|m| {
-                        m.phase == phase && &m.release.version == version && m.attempt == attempt
-                    });
-                    if self.inputs.world.jobs.contains_key(&job) && !recorded(&job) && !requested {
-                        rollout.migrations.push(Migration {
-                            phase,
-                            release: self.image_of(version),
-                            attempt,
-                        });
-                    }
-                }
-            }
+            self.keep_jobs(&mut rollout, run, |job| {
+                self.inputs.world.jobs.contains_key(job) && !recorded(job)
+            });
         }
         // A failed migration Job stays, for its logs, until the next upgrade starts.
         if matches!(
             state.phase,
             Some(UpgradePhase::RolledBack | UpgradePhase::Failed)
         ) {
-            let attempt = attempt_of(state);
-            for version in state.stops.iter().chain(state.to.as_ref()) {
-                for phase in [MigrationPhase::Pre, MigrationPhase::Post] {
-                    let job = self.names.migration(phase.as_str(), version, attempt);
-                    let failed = matches!(
-                        self.inputs.world.jobs.get(&job),
-                        Some(super::JobFacts::Failed { .. })
-                    );
-                    let listed = rollout.migrations.iter().any(|m| {
-                        m.phase == phase && &m.release.version == version && m.attempt == attempt
+            self.keep_jobs(&mut rollout, state, |job| {
+                matches!(
+                    self.inputs.world.jobs.get(job),
+                    Some(super::JobFacts::Failed { .. })
+                )
+            });
+        }
+        rollout
+    }
+
+    /// Adds to `rollout` every migration Job of the try `run` that `keep` selects by name and
+    /// that is not listed yet.
+    fn keep_jobs(&self, rollout: &mut Rollout, run: &UpgradeStatus, keep: impl Fn(&str) -> bool) {
+        let attempt = attempt_of(run);
+        for version in run.stops.iter().chain(run.to.as_ref()) {
+            for phase in [MigrationPhase::Pre, MigrationPhase::Post] {
+                let job = self.names.migration(phase.as_str(), version, attempt);
+                let listed = rollout.migrations.iter().any(|m| {
+                    m.phase == phase && &m.release.version == version && m.attempt == attempt
+                });
+                if !listed && keep(&job) {
+                    rollout.migrations.push(Migration {
+                        phase,
+                        release: self.image_of(version),
+                        attempt,
                     });
-                    if failed && !listed {
-                        rollout.migrations.push(Migration {
-                            phase,
-                            release: self.image_of(version),
-                            attempt,
-                        });
-                    }
                 }
             }
         }
-        rollout
     }
 }
