@@ -17,9 +17,6 @@ use crate::validation;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// How many times a write is recomputed when the object changed under a webhook call.
-const RETRIES: usize = 5;
-
 fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
     if !object.get("metadata").is_some_and(Value::is_object) {
         object["metadata"] = json!({});
@@ -297,7 +294,15 @@ pub async fn update(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError>
             )],
         ));
     }
-    modify(sim, req, |_current| Ok(body.clone()), Mutation::Update).await
+    let requested = requests_precondition(&body);
+    modify(
+        sim,
+        req,
+        |_current| Ok(body.clone()),
+        Mutation::Update,
+        requested,
+    )
+    .await
 }
 
 /// What produced the new object, for managedFields.
@@ -322,6 +327,7 @@ pub async fn patch(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> 
     }
     let body = req.json_body()?;
     let rt = req.rt.clone();
+    let requested = requests_precondition(&body);
     modify(
         sim,
         req,
@@ -335,6 +341,7 @@ pub async fn patch(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> 
             Ok(patched)
         },
         Mutation::Update,
+        requested,
     )
     .await
 }
@@ -419,6 +426,7 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     }
     let rt = req.rt.clone();
     let req_for_apply = req.clone();
+    let requested = requests_precondition(&applied);
     modify(
         sim,
         req,
@@ -433,22 +441,41 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
             )
         },
         Mutation::Apply,
+        requested,
     )
     .await
 }
 
+/// Whether a write asks for a resourceVersion precondition: its object names one, or one of its
+/// JSON patch operations touches `/metadata/resourceVersion` (a `test` is the usual lock). A merge
+/// result always carries the stored resourceVersion, so it cannot tell.
+fn requests_precondition(body: &Value) -> bool {
+    match body {
+        Value::Array(operations) => operations
+            .iter()
+            .any(|op| op["path"] == "/metadata/resourceVersion"),
+        _ => body
+            .pointer("/metadata/resourceVersion")
+            .is_some_and(|rv| !rv.is_null()),
+    }
+}
+
 /// The shared update path: read the current object, compute the new one with `change`, apply
-/// kube-apiserver's rules, admit it, and commit if nobody changed the object meanwhile.
+/// kube-apiserver's rules, admit it, and commit if nobody changed the object meanwhile. A write
+/// without a resourceVersion precondition is recomputed on the latest object for as long as others
+/// keep changing it, as kube-apiserver's `GuaranteedUpdate` does: a patch never answers 409 for a
+/// race the client did not ask to lose.
 async fn modify(
     sim: &Arc<Sim>,
     req: &ApiRequest,
     change: impl Fn(&Value) -> Result<Value, ApiError>,
     mutation: Mutation,
+    precondition_requested: bool,
 ) -> Result<Reply, ApiError> {
     let rt = &req.rt;
     let key = req.object_key();
     let name = key.1.clone();
-    for _ in 0..RETRIES {
+    loop {
         let current = sim
             .store()
             .get(&rt.storage_key(), &key)
@@ -464,6 +491,7 @@ async fn modify(
             )));
         }
         let precondition = meta_str(&proposed, "resourceVersion")
+            .filter(|_| precondition_requested)
             .unwrap_or("")
             .to_string();
         if !precondition.is_empty() {
@@ -573,7 +601,6 @@ async fn modify(
             warnings,
         });
     }
-    Err(ApiError::conflict_modified(rt, &name))
 }
 
 /// For the main resource, status stays as stored; through `/status`, only status changes.

@@ -446,3 +446,31 @@ async fn injected_faults_and_request_accounting() {
     assert_eq!(cluster.requests().total(|k| smbp_sim::is_write(&k.verb)), 0);
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_patches_without_a_resource_version_never_lose_a_race() {
+    let cluster = cluster_with_namespace("t").await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "t");
+    api.create(&PostParams::default(), &config_map("shared", json!({})))
+        .await
+        .unwrap();
+    // Many writers patch one object at once; kube-apiserver recomputes each patch on the latest
+    // object until it commits, so none of them sees a 409.
+    let writers = (0..32).map(|writer| {
+        let api = api.clone();
+        tokio::spawn(async move {
+            for round in 0..8 {
+                let patch = json!({"data": {format!("w{writer}-{round}"): "x"}});
+                api.patch("shared", &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| format!("writer {writer} round {round}: {e}"))?;
+            }
+            Ok::<(), String>(())
+        })
+    });
+    for result in futures::future::join_all(writers).await {
+        result.unwrap().unwrap();
+    }
+    let data = api.get("shared").await.unwrap().data.unwrap_or_default();
+    assert_eq!(data.len(), 32 * 8);
+}
