@@ -107,19 +107,33 @@ async fn store_pods(env: &Env) -> BTreeMap<String, (String, String, bool)> {
         .collect()
 }
 
-/// The reasons of the Events about the BigPeer.
-async fn event_reasons(env: &Env) -> Vec<String> {
+/// Waits until Events with every one of `reasons` are published about the BigPeer (the operator
+/// publishes them right after the status write the test saw), failing with those it found.
+async fn events_published(env: &Env, reasons: &[&str]) {
     let events = env.api("events.k8s.io/v1", "Event", "events", NS);
-    let list = events
-        .list(&ListParams::default())
-        .await
-        .expect("list events");
-    list.items
-        .into_iter()
-        .map(|e| serde_json::to_value(e).unwrap())
-        .filter(|e| e["regarding"]["name"] == NAME)
-        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
-        .collect()
+    let start = Instant::now();
+    loop {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .expect("list events");
+        let found: Vec<String> = list
+            .items
+            .into_iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .filter(|e| e["regarding"]["name"] == NAME)
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let missing: Vec<&&str> = reasons
+            .iter()
+            .filter(|r| !found.iter().any(|f| f == **r))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "no {missing:?} Event in {found:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn image(version: &str) -> String {
@@ -217,19 +231,17 @@ async fn a_patch_upgrade_migrates_rolls_the_store_one_pod_at_a_time_and_complete
             .all(|(name, (_, uid, _))| after[name].1 != *uid),
         "every store pod was replaced"
     );
-    let reasons = event_reasons(&env).await;
-    for reason in [
-        "UpgradeStarted",
-        "PreflightPassed",
-        "MigrationSucceeded",
-        "UpdatingStorePod",
-        "UpgradeCompleted",
-    ] {
-        assert!(
-            reasons.iter().any(|r| r == reason),
-            "no {reason} Event in {reasons:?}"
-        );
-    }
+    events_published(
+        &env,
+        &[
+            "UpgradeStarted",
+            "PreflightPassed",
+            "MigrationSucceeded",
+            "UpdatingStorePod",
+            "UpgradeCompleted",
+        ],
+    )
+    .await;
     env.condition(NS, NAME, "Ready", "True").await;
     let ready = bigpeer(&env).await;
     assert_eq!(condition(&ready, "Upgrading")["status"], "False");
@@ -253,12 +265,7 @@ async fn an_upgrade_through_a_required_stop_runs_each_hop_with_its_migrations() 
         ])
     );
     assert_eq!(done["status"]["version"]["current"], "1.5.1");
-    assert!(
-        event_reasons(&env)
-            .await
-            .iter()
-            .any(|r| r == "HopCompleted")
-    );
+    events_published(&env, &["HopCompleted"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,15 +291,7 @@ async fn a_crash_looping_target_is_rolled_back_with_the_cause_in_conditions_and_
     );
     let pods = store_pods(&env).await;
     assert!(pods.values().all(|(v, _, _)| v == "1.5.0"), "{pods:?}");
-    let reasons = event_reasons(&env).await;
-    assert!(
-        reasons.iter().any(|r| r == "UpgradeRollingBack"),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.iter().any(|r| r == "UpgradeRolledBack"),
-        "{reasons:?}"
-    );
+    events_published(&env, &["UpgradeRollingBack", "UpgradeRolledBack"]).await;
     env.condition(NS, NAME, "Ready", "True").await;
 }
 
@@ -430,12 +429,7 @@ async fn pause_holds_the_rollout_at_a_safe_point_and_resume_finishes_it() {
         still["status"]["upgrade"]["storePartition"], partition,
         "the partition moved while paused"
     );
-    assert!(
-        event_reasons(&env)
-            .await
-            .iter()
-            .any(|r| r == "UpgradePaused")
-    );
+    events_published(&env, &["UpgradePaused"]).await;
     env.patch_spec(NS, NAME, json!({"upgrade": {"paused": false}}))
         .await;
     phase(&env, "Completed").await;
