@@ -266,6 +266,15 @@ impl Catalogue {
         })
     }
 
+    /// Every upgrade allowed from `from`, with its path, oldest target first.
+    pub fn upgrade_targets(&self, from: &Version) -> Vec<UpgradePath> {
+        self.releases
+            .iter()
+            .filter(|r| &r.version > from)
+            .filter_map(|r| self.upgrade_path(from, &r.version).ok())
+            .collect()
+    }
+
     /// The compatibility matrix as a Markdown table: for every release (rows) and every later
     /// one (columns), whether the upgrade is direct, through which required stops, or not
     /// allowed. docs/upgrades.md carries it; a test keeps the copy current.

@@ -3,6 +3,7 @@
 //! object. No I/O: everything here is called by the reconciler, the admission webhook and the
 //! kubectl plugin, and tested without a cluster.
 
+pub mod admission;
 pub mod build;
 pub mod catalogue;
 pub mod duration;

@@ -4,6 +4,7 @@
 //! reconciles. The objects the operator applied itself are also remembered for a few seconds,
 //! so a reconcile that runs before the watch delivered them does not apply them again.
 
+use crate::metrics::{KindLabel, Metrics};
 use futures::{Stream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
@@ -11,7 +12,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use smbp_core::build::{ChildKind, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an applied object is trusted over a cache that has not caught up with it.
@@ -33,11 +34,12 @@ pub type Feed = std::pin::Pin<Box<dyn Stream<Item = Result<DynamicObject, watche
 impl Caches {
     /// Caches for `kinds`, watched in `namespace` (all when `None`). Returns the caches and, per
     /// kind, the stream that fills its cache; the caller must poll the streams (the controller
-    /// does, as owner triggers).
+    /// does, as owner triggers). Watch restarts are counted in `metrics`.
     pub fn new(
         client: &kube::Client,
         namespace: Option<&str>,
         kinds: &[ChildKind],
+        metrics: &Arc<Metrics>,
     ) -> (Self, Vec<(ChildKind, Feed)>) {
         let mut stores = BTreeMap::new();
         let mut feeds = Vec::new();
@@ -48,10 +50,10 @@ impl Caches {
                 Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
                 None => Api::all_with(client.clone(), &resource),
             };
-            let writer = Writer::new(resource);
+            let writer = Writer::new(resource.clone());
             stores.insert(*kind, writer.as_reader());
             // managedFields are often the largest part of an object and never read here.
-            let stream = watcher(api, config.clone())
+            let stream = counting_restarts(watcher(api, config.clone()), &resource.kind, metrics)
                 .default_backoff()
                 .modify(|object: &mut DynamicObject| object.metadata.managed_fields = None);
             let feed = reflector::reflector(writer, stream)
@@ -160,6 +162,32 @@ impl Caches {
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
     }
+}
+
+/// `stream` with every restart counted in `metrics` under `kind`: an error (the watcher starts
+/// again after it) or a list after the first (the watch could not resume and listed again).
+pub fn counting_restarts<K, S>(
+    stream: S,
+    kind: &str,
+    metrics: &Arc<Metrics>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + use<K, S>
+where
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+{
+    let restarts = metrics.watch_restarts.get_or_create_owned(&KindLabel {
+        kind: kind.to_string(),
+    });
+    let mut listed = false;
+    stream.inspect(move |event| match event {
+        Ok(watcher::Event::Init) if listed => {
+            restarts.inc();
+        }
+        Ok(watcher::Event::Init) => listed = true,
+        Err(_) => {
+            restarts.inc();
+        }
+        Ok(_) => {}
+    })
 }
 
 /// The newer of a cached object and one the operator applied (by resourceVersion; the applied

@@ -1,15 +1,18 @@
 //! The operator's Kubernetes client: the usual kubeconfig or in-cluster configuration, with a
 //! User-Agent naming the operator (API server audit logs and request accounting tell its
-//! requests apart from everyone else's).
+//! requests apart from everyone else's), and every request counted in the operator's metrics.
 
+use crate::api_metrics::ApiMetricsLayer;
+use crate::metrics::Metrics;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The User-Agent of every request the operator makes.
 pub const USER_AGENT: &str = concat!("smbp-operator/", env!("CARGO_PKG_VERSION"));
 
 /// A client from the kubeconfig at `path`, or, with `None`, from the environment (in-cluster
-/// service account, `KUBECONFIG`, `~/.kube/config`).
-pub async fn client(path: Option<&Path>) -> Result<kube::Client, String> {
+/// service account, `KUBECONFIG`, `~/.kube/config`). Its requests are counted in `metrics`.
+pub async fn client(path: Option<&Path>, metrics: &Arc<Metrics>) -> Result<kube::Client, String> {
     let mut config = match path {
         Some(path) => {
             let kubeconfig =
@@ -27,5 +30,8 @@ pub async fn client(path: Option<&Path>) -> Result<kube::Client, String> {
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     ));
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| e.to_string())?;
+    Ok(builder
+        .with_layer(&ApiMetricsLayer::new(metrics.clone()))
+        .build())
 }

@@ -4,11 +4,16 @@
 use crate::backoff::Backoff;
 use crate::cache::{Caches, Feed};
 use crate::clock::SharedClock;
+use crate::metrics::Metrics;
 use crate::probe::ApiProbe;
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use smbp_api::v1alpha1::BigPeer;
 use smbp_core::build::ChildKind;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -98,19 +103,41 @@ pub struct Context {
     pub caches: Caches,
     /// The streams that fill the caches, until the controller takes them to poll.
     pub feeds: Mutex<Vec<(ChildKind, Feed)>>,
+    /// The watch cache of the BigPeers themselves.
+    pub bigpeers: Store<DynamicObject>,
+    /// The stream that fills `bigpeers`, until the controller takes it as its main trigger.
+    pub bigpeer_feed: Mutex<Option<Feed>>,
+    /// The process's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
     /// The context of a controller on `client`, with the optional-API probe `apis` (already
-    /// asked once at start) and caches of the children of `cached` kinds.
+    /// asked once at start), caches of the children of `cached` kinds, and `metrics`.
     pub fn new(
         client: kube::Client,
         settings: Settings,
         clock: SharedClock,
         apis: ApiProbe,
         cached: &[ChildKind],
+        metrics: Arc<Metrics>,
     ) -> Self {
-        let (caches, feeds) = Caches::new(&client, settings.namespace.as_deref(), cached);
+        let namespace = settings.namespace.as_deref();
+        let (caches, feeds) = Caches::new(&client, namespace, cached, &metrics);
+        let resource = ApiResource::erase::<BigPeer>(&());
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+            None => Api::all_with(client.clone(), &resource),
+        };
+        let writer = Writer::new(resource.clone());
+        let bigpeers = writer.as_reader();
+        let stream = crate::cache::counting_restarts(
+            watcher(api, watcher::Config::default()),
+            &resource.kind,
+            &metrics,
+        )
+        .default_backoff();
+        let bigpeer_feed: Feed = Box::pin(reflector::reflector(writer, stream).applied_objects());
         let reporter = Reporter {
             controller: smbp_core::build::MANAGED_BY.into(),
             instance: settings.instance.clone(),
@@ -127,6 +154,15 @@ impl Context {
             pruned: Mutex::new(HashMap::new()),
             caches,
             feeds: Mutex::new(feeds),
+            bigpeers,
+            bigpeer_feed: Mutex::new(Some(bigpeer_feed)),
+            metrics,
         }
+    }
+
+    /// Waits until the BigPeer watch and every child cache have their first full list.
+    pub async fn watches_ready(&self) {
+        let _ = self.bigpeers.wait_until_ready().await;
+        self.caches.ready().await;
     }
 }

@@ -6,11 +6,11 @@ use crate::clock::SharedClock;
 use crate::context::{Context, Settings};
 use crate::error::{Category, Error};
 use crate::events;
+use crate::metrics::Metrics;
 use crate::reconcile::{object_key, reconcile};
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::watcher;
 use smbp_api::v1alpha1::BigPeer;
 use smbp_core::build::ChildKind;
 use std::future::Future;
@@ -19,14 +19,21 @@ use std::sync::Arc;
 /// The shared context of a controller on `client`; its counters can be read while it runs.
 /// The children of every built-in kind, and of every optional kind installed now, are cached;
 /// an optional API installed later is read by listing.
-pub async fn context(client: kube::Client, settings: Settings, clock: SharedClock) -> Arc<Context> {
+pub async fn context(
+    client: kube::Client,
+    settings: Settings,
+    clock: SharedClock,
+    metrics: Arc<Metrics>,
+) -> Arc<Context> {
     let probe = crate::probe::ApiProbe::new(client.clone(), settings.probe_ttl);
     let installed = probe.installed().await.unwrap_or_default();
     let cached: Vec<ChildKind> = ChildKind::ALL
         .into_iter()
         .filter(|k| k.optional_api().is_none_or(|api| installed.contains(&api)))
         .collect();
-    Arc::new(Context::new(client, settings, clock, probe, &cached))
+    Arc::new(Context::new(
+        client, settings, clock, probe, &cached, metrics,
+    ))
 }
 
 /// Runs the controller until `shutdown` completes, then lets in-flight reconciles finish.
@@ -42,25 +49,15 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         .await;
 }
 
-fn api_for(
-    client: &kube::Client,
-    namespace: Option<&str>,
-    resource: &ApiResource,
-) -> Api<DynamicObject> {
-    match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
-        None => Api::all_with(client.clone(), resource),
-    }
-}
-
 fn controller(ctx: &Context) -> Controller<DynamicObject> {
-    let namespace = ctx.settings.namespace.as_deref();
     let bigpeers = ApiResource::erase::<BigPeer>(&());
-    let mut controller = Controller::new_with(
-        api_for(&ctx.client, namespace, &bigpeers),
-        watcher::Config::default(),
-        bigpeers,
-    );
+    let main_feed = ctx
+        .bigpeer_feed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("a context's controller runs once");
+    let mut controller = Controller::for_stream_with(main_feed, ctx.bigpeers.clone(), bigpeers);
     // The cache feeds are the owner triggers: a child changing (a pod becoming ready changes its
     // StatefulSet's status) reconciles its BigPeer.
     let feeds = std::mem::take(&mut *ctx.feeds.lock().unwrap_or_else(|e| e.into_inner()));
@@ -75,6 +72,8 @@ fn controller(ctx: &Context) -> Controller<DynamicObject> {
 fn error_policy(object: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = object_key(&object);
     let delay = ctx.backoff.failed(&key);
+    ctx.metrics
+        .scheduled(&key, Some(std::time::Instant::now() + delay));
     match error.category() {
         Category::Bug => {
             tracing::error!(bigpeer = %key, %error, ?delay, "reconcile failed (a bug: please report it)")

@@ -35,6 +35,16 @@ pub enum Category {
     Bug,
 }
 
+impl Category {
+    /// The category as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Transient => "transient",
+            Category::Bug => "bug",
+        }
+    }
+}
+
 impl Error {
     /// Wraps a client error with what the operator was doing.
     pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {

@@ -6,6 +6,7 @@
 //! and [`status`] computes conditions from what was observed. [`reconcile`] strings them together;
 //! [`controller`] runs it under kube-runtime.
 
+pub mod api_metrics;
 pub mod apply;
 pub mod backoff;
 pub mod cache;
@@ -17,6 +18,7 @@ pub mod dereference;
 pub mod error;
 pub mod events;
 pub mod finalizer;
+pub mod metrics;
 pub mod probe;
 pub mod reconcile;
 pub mod status;

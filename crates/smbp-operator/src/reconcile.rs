@@ -20,6 +20,7 @@ use smbp_core::build::{self as builder, ChildKind, ValidatedBigPeer};
 use smbp_core::upgrade::{self as upgrade_plan, World};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// Reconciles one BigPeer (watched as a dynamic object, so one that does not decode is reported
@@ -27,15 +28,26 @@ use tracing::Instrument;
 pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
     let key = object_key(&object);
     let span = tracing::info_span!("reconcile", bigpeer = %key);
+    let metrics = &ctx.metrics;
+    metrics.scheduled(&key, None);
+    metrics.reconciles_in_flight.inc();
+    let started = std::time::Instant::now();
     let result = reconcile_object(&object, &ctx).instrument(span).await;
-    match &result {
-        Ok(_) => {
+    metrics.reconciles_in_flight.dec();
+    let outcome = result.as_ref().map(|_| ()).map_err(Error::category);
+    metrics.reconciled(outcome, started.elapsed());
+    match result {
+        Ok(next) => {
             ctx.backoff.succeeded(&key);
             Stats::count(&ctx.stats.reconciles);
+            metrics.scheduled(&key, next.map(|after| std::time::Instant::now() + after));
+            Ok(next.map_or_else(Action::await_change, Action::requeue))
         }
-        Err(_) => Stats::count(&ctx.stats.errors),
+        Err(error) => {
+            Stats::count(&ctx.stats.errors);
+            Err(error)
+        }
     }
-    result
 }
 
 /// `namespace/name` of an object.
@@ -55,7 +67,8 @@ fn bigpeer_api(ctx: &Context, namespace: &str) -> Api<DynamicObject> {
     )
 }
 
-async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Action> {
+/// Reconciles one BigPeer; returns when to look again (`None`: on the next change only).
+async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Option<Duration>> {
     let ns = object.metadata.namespace.clone().unwrap_or_default();
     let name = object.metadata.name.clone().unwrap_or_default();
     let reference = events::reference(&ns, &name, object.metadata.uid.as_deref());
@@ -71,7 +84,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&format!("{ns}/{name}"));
         }
-        return Ok(Action::await_change());
+        return Ok(None);
     }
 
     let bigpeer: BigPeer = match serde_json::to_value(object).and_then(serde_json::from_value) {
@@ -83,7 +96,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
             tracing::warn!(%error, "undecodable BigPeer");
             write_undecodable(ctx, &api, object, &message).await?;
             events::publish(ctx, &reference, true, "InvalidObject", "Decode", message).await;
-            return Ok(Action::await_change());
+            return Ok(None);
         }
     };
 
@@ -134,7 +147,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
                 now: ctx.clock.now(),
             });
             write_status(ctx, &api, &bigpeer, computed, &reference).await?;
-            return Ok(Action::await_change());
+            return Ok(None);
         }
     };
 
@@ -247,9 +260,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Actio
     } else {
         ctx.settings.not_ready_requeue
     };
-    Ok(Action::requeue(
-        decision.requeue.map_or(settled, |r| r.min(settled)),
-    ))
+    Ok(Some(decision.requeue.map_or(settled, |r| r.min(settled))))
 }
 
 /// Applies every child. An error on one child does not stop the others (one broken part never

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
-use smbp_api::v1alpha1::BigPeer;
+use smbp_api::v1alpha1::{BigPeer, UpgradeStatus};
 use smbp_core::build::{
     COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL, Names, OptionalApi, VERSION_LABEL,
 };
@@ -232,6 +232,7 @@ pub async fn act(
             .await
             .map_err(|e| Error::kube(format!("remove {RETRY_ANNOTATION} from {ns}/{name}"), e))?;
     }
+    record_finished(ctx, bigpeer, decision);
     for event in &decision.events {
         Stats::count(&ctx.stats.upgrade_transitions);
         events::publish(
@@ -245,4 +246,26 @@ pub async fn act(
         .await;
     }
     Ok(())
+}
+
+/// Observes the duration of an upgrade this decision finished (a new entry in its history).
+fn record_finished(ctx: &Context, bigpeer: &BigPeer, decision: &Decision) {
+    let finished = |status: Option<&UpgradeStatus>| status.map_or(0, |s| s.finished_upgrades);
+    let stored = bigpeer.status.as_ref().and_then(|s| s.upgrade.as_ref());
+    let Some(now) = decision.status.as_ref() else {
+        return;
+    };
+    if finished(Some(now)) <= finished(stored) {
+        return;
+    }
+    let Some(record) = now.history.last() else {
+        return;
+    };
+    if let (Some(start), Some(end)) = (&record.started_at, &record.finished_at) {
+        let took = end.0.duration_since(start.0).as_secs_f64().max(0.0);
+        let outcome = crate::metrics::OutcomeLabel {
+            outcome: record.outcome.as_str().to_string(),
+        };
+        ctx.metrics.upgrade_duration.get_or_create(&outcome).observe(took);
+    }
 }
