@@ -90,7 +90,8 @@ async fn run(args: Args) -> Result<(), String> {
     report::step(started, "installed the BigPeer CRD (bigpeers.smbp.dev)");
     prerequisites::create_all(&sim, started).await?;
 
-    let client = smbp_operator::client::client(Some(&kubeconfig)).await?;
+    let metrics = Arc::new(smbp_operator::metrics::Metrics::new());
+    let client = smbp_operator::client::client(Some(&kubeconfig), &metrics).await?;
     let settings = Settings {
         not_ready_requeue: Duration::from_millis(500),
         probe_ttl: Duration::from_secs(2),
@@ -98,7 +99,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
     // The operator shares the cluster's (faster) clock, as it shares the wall clock with a real one.
     let clock = Arc::new(FnClock(sim.clock_reader()));
-    let operator = smbp_operator::controller::context(client, settings, clock).await;
+    let operator = smbp_operator::controller::context(client, settings, clock, metrics).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let operator_task = tokio::spawn(smbp_operator::controller::run(
         operator.clone(),

@@ -102,7 +102,7 @@ impl Elector {
     pub async fn run(
         &mut self,
         state: &watch::Sender<Leadership>,
-        mut stop: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
     ) -> Result<(), ElectionError> {
         let mut renewed: Option<Instant> = None;
         loop {
@@ -141,7 +141,7 @@ impl Elector {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.retry_period) => {}
-                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                _ = crate::serve::until(stop.clone()) => return Ok(()),
             }
         }
     }

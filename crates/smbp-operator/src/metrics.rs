@@ -114,6 +114,8 @@ pub struct Metrics {
     pub watch_restarts: Family<KindLabel, Counter>,
     /// 1 while this instance holds the leader lease (or leader election is off).
     pub leader: Gauge,
+    /// When the webhook's serving certificate expires (Unix seconds).
+    pub webhook_cert_expiry: Gauge,
     /// Admission reviews answered, by result.
     pub admission_reviews: Family<PhaseLabel, Counter>,
     /// Due times of scheduled reconciles, by BigPeer; feeds `queue_depth`.
@@ -205,6 +207,12 @@ impl Metrics {
             "Admission reviews answered by the webhook, by result (allowed, warned, denied, error)",
             admission_reviews.clone(),
         );
+        let webhook_cert_expiry = Gauge::default();
+        registry.register(
+            "webhook_certificate_expiry_timestamp_seconds",
+            "When the admission webhook's serving certificate expires, in Unix seconds",
+            webhook_cert_expiry.clone(),
+        );
         registry.register(
             "build",
             "The operator's version and commit",
@@ -227,6 +235,7 @@ impl Metrics {
             watch_restarts,
             leader,
             admission_reviews,
+            webhook_cert_expiry,
             due: Mutex::new(BTreeMap::new()),
         }
     }

@@ -48,7 +48,7 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     handler: Handler,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     loop {
         let (stream, _) = tokio::select! {
@@ -61,7 +61,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            _ = until(stop.clone()) => return Ok(()),
         };
         let handler = handler.clone();
         let tls = tls.clone();
@@ -107,4 +107,9 @@ async fn handle(request: Request<Incoming>, handler: &Handler) -> Answer {
         body,
     })
     .await
+}
+
+/// Completes once `flag` turns true (or its sender is gone).
+pub async fn until(mut flag: watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
 }

@@ -231,13 +231,14 @@ type Running = (
 );
 
 async fn spawn_operator(sim: &SimHandle, settings: Settings) -> Running {
-    let client = smbp_operator::client::client(Some(sim.kubeconfig_path()))
+    let metrics = Arc::new(smbp_operator::metrics::Metrics::new());
+    let client = smbp_operator::client::client(Some(sim.kubeconfig_path()), &metrics)
         .await
         .expect("operator client");
     // The operator reads the cluster's (faster) clock, as a real operator and a real cluster
     // share the wall clock: pod Ready times and step deadlines compare.
     let clock = Arc::new(FnClock(sim.clock_reader()));
-    let operator = smbp_operator::controller::context(client, settings, clock).await;
+    let operator = smbp_operator::controller::context(client, settings, clock, metrics).await;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(smbp_operator::controller::run(
         operator.clone(),
