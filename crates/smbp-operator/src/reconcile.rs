@@ -32,10 +32,17 @@ pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<
     metrics.scheduled(&key, None);
     metrics.reconciles_in_flight.inc();
     let started = std::time::Instant::now();
-    let result = reconcile_object(&object, &ctx).instrument(span).await;
+    let result = reconcile_object(&object, &ctx)
+        .instrument(span.clone())
+        .await;
     metrics.reconciles_in_flight.dec();
     let outcome = result.as_ref().map(|_| ()).map_err(Error::category);
-    metrics.reconciled(outcome, started.elapsed());
+    let took = started.elapsed();
+    metrics.reconciled(outcome, took);
+    span.in_scope(|| match &result {
+        Ok(next) => tracing::debug!(took_ms = took.as_millis() as u64, requeue_s = next.map(|d| d.as_secs()), "reconciled"),
+        Err(error) => tracing::debug!(took_ms = took.as_millis() as u64, %error, "reconcile failed"),
+    });
     match result {
         Ok(next) => {
             ctx.backoff.succeeded(&key);
