@@ -156,7 +156,10 @@ fn hosts_and_ports(spec: &BigPeerSpec) -> BTreeMap<Claim, String> {
         return claims;
     };
     if let Some(port) = network.service.as_ref().and_then(|s| s.node_port) {
-        claims.insert(Claim::NodePort(port), "spec.network.service.nodePort".into());
+        claims.insert(
+            Claim::NodePort(port),
+            "spec.network.service.nodePort".into(),
+        );
     }
     if let Some(ingress) = &network.ingress {
         for (i, host) in ingress.hosts.iter().enumerate() {
@@ -193,7 +196,11 @@ mod tests {
         serde_json::from_value(base).expect("spec")
     }
 
-    fn request<'a>(spec: &'a BigPeerSpec, old: Option<&'a BigPeerSpec>, running: Option<&'a str>) -> Request<'a> {
+    fn request<'a>(
+        spec: &'a BigPeerSpec,
+        old: Option<&'a BigPeerSpec>,
+        running: Option<&'a str>,
+    ) -> Request<'a> {
         Request {
             spec,
             old_spec: old,
@@ -211,8 +218,14 @@ mod tests {
         let verdict = review(&request(&new, Some(&old), Some("1.4.1")));
         assert!(!verdict.allowed());
         let denial = &verdict.denials[0];
-        assert!(denial.starts_with("spec.version: downgrade from 1.4.1 to 1.3.0"), "{denial}");
-        assert!(denial.contains("upgrades allowed from 1.4.1: 1.4.1 → 1.4.2"), "{denial}");
+        assert!(
+            denial.starts_with("spec.version: downgrade from 1.4.1 to 1.3.0"),
+            "{denial}"
+        );
+        assert!(
+            denial.contains("upgrades allowed from 1.4.1: 1.4.1 → 1.4.2"),
+            "{denial}"
+        );
         assert!(denial.contains("1.4.1 → 1.4.2 → 1.5.1"), "{denial}");
     }
 
@@ -223,7 +236,10 @@ mod tests {
         let verdict = review(&request(&new, Some(&old), Some("1.4.1")));
         assert!(verdict.allowed(), "{verdict:?}");
         assert!(
-            verdict.warnings.iter().any(|w| w.contains("1.4.1 → 1.4.2 → 1.5.1")),
+            verdict
+                .warnings
+                .iter()
+                .any(|w| w.contains("1.4.1 → 1.4.2 → 1.5.1")),
             "{verdict:?}"
         );
     }
@@ -236,14 +252,20 @@ mod tests {
         let new = spec(json!({"version": "1.5.1", "sync": {"replicas": 3}}));
         let verdict = review(&request(&new, Some(&old), Some("1.4.1")));
         assert!(verdict.allowed(), "{verdict:?}");
-        assert!(!verdict.warnings.iter().any(|w| w.contains("→")), "{verdict:?}");
+        assert!(
+            !verdict.warnings.iter().any(|w| w.contains("→")),
+            "{verdict:?}"
+        );
     }
 
     #[test]
     fn invalid_specs_are_denied_with_the_field_and_deletes_never_are() {
         let bad = spec(json!({"version": "9.9.9"}));
         let verdict = review(&request(&bad, None, None));
-        assert!(verdict.denials[0].starts_with("spec.version: 9.9.9 is not a known"), "{verdict:?}");
+        assert!(
+            verdict.denials[0].starts_with("spec.version: 9.9.9 is not a known"),
+            "{verdict:?}"
+        );
         let mut deleting = request(&bad, None, None);
         deleting.deleting = true;
         assert_eq!(review(&deleting), Verdict::default());
@@ -261,7 +283,9 @@ mod tests {
         assert!(verdict.allowed());
         assert_eq!(
             verdict.warnings,
-            vec!["spec.tls.certManager.issuerRef: Issuer default/ca does not exist; the BigPeer waits for it (create it, or fix the reference)"]
+            vec![
+                "spec.tls.certManager.issuerRef: Issuer default/ca does not exist; the BigPeer waits for it (create it, or fix the reference)"
+            ]
         );
     }
 
@@ -298,6 +322,13 @@ mod tests {
         }}));
         let verdict = review(&request(&both, None, None));
         assert!(verdict.allowed());
-        assert!(verdict.warnings.iter().any(|w| w.starts_with("spec.network.ingress.hosts[0]: \"sync.example.com\" is also in")), "{verdict:?}");
+        assert!(
+            verdict
+                .warnings
+                .iter()
+                .any(|w| w
+                    .starts_with("spec.network.ingress.hosts[0]: \"sync.example.com\" is also in")),
+            "{verdict:?}"
+        );
     }
 }

@@ -125,20 +125,56 @@ mod tests {
 
     #[test]
     fn verbs_and_resources_follow_the_kubernetes_path_layout() {
-        assert_eq!(case(Method::GET, "/api/v1/namespaces/a/pods"), ("list", "pods".into()));
-        assert_eq!(case(Method::GET, "/api/v1/pods?watch=true&resourceVersion=5"), ("watch", "pods".into()));
-        assert_eq!(case(Method::GET, "/api/v1/namespaces/a/pods/p"), ("get", "pods".into()));
-        assert_eq!(case(Method::GET, "/api/v1/namespaces"), ("list", "namespaces".into()));
-        assert_eq!(case(Method::GET, "/api/v1/namespaces/a"), ("get", "namespaces".into()));
         assert_eq!(
-            case(Method::PATCH, "/apis/smbp.dev/v1alpha1/namespaces/a/bigpeers/b/status?fieldManager=x"),
+            case(Method::GET, "/api/v1/namespaces/a/pods"),
+            ("list", "pods".into())
+        );
+        assert_eq!(
+            case(Method::GET, "/api/v1/pods?watch=true&resourceVersion=5"),
+            ("watch", "pods".into())
+        );
+        assert_eq!(
+            case(Method::GET, "/api/v1/namespaces/a/pods/p"),
+            ("get", "pods".into())
+        );
+        assert_eq!(
+            case(Method::GET, "/api/v1/namespaces"),
+            ("list", "namespaces".into())
+        );
+        assert_eq!(
+            case(Method::GET, "/api/v1/namespaces/a"),
+            ("get", "namespaces".into())
+        );
+        assert_eq!(
+            case(
+                Method::PATCH,
+                "/apis/smbp.dev/v1alpha1/namespaces/a/bigpeers/b/status?fieldManager=x"
+            ),
             ("patch", "bigpeers/status".into())
         );
-        assert_eq!(case(Method::POST, "/apis/apps/v1/namespaces/a/statefulsets"), ("create", "statefulsets".into()));
-        assert_eq!(case(Method::DELETE, "/apis/batch/v1/namespaces/a/jobs/j"), ("delete", "jobs".into()));
-        assert_eq!(case(Method::DELETE, "/apis/batch/v1/namespaces/a/jobs"), ("deletecollection", "jobs".into()));
-        assert_eq!(case(Method::PUT, "/apis/coordination.k8s.io/v1/namespaces/a/leases/l"), ("update", "leases".into()));
+        assert_eq!(
+            case(Method::POST, "/apis/apps/v1/namespaces/a/statefulsets"),
+            ("create", "statefulsets".into())
+        );
+        assert_eq!(
+            case(Method::DELETE, "/apis/batch/v1/namespaces/a/jobs/j"),
+            ("delete", "jobs".into())
+        );
+        assert_eq!(
+            case(Method::DELETE, "/apis/batch/v1/namespaces/a/jobs"),
+            ("deletecollection", "jobs".into())
+        );
+        assert_eq!(
+            case(
+                Method::PUT,
+                "/apis/coordination.k8s.io/v1/namespaces/a/leases/l"
+            ),
+            ("update", "leases".into())
+        );
         assert_eq!(case(Method::GET, "/version"), ("get", "discovery".into()));
-        assert_eq!(case(Method::GET, "/apis/cert-manager.io/v1"), ("get", "discovery".into()));
+        assert_eq!(
+            case(Method::GET, "/apis/cert-manager.io/v1"),
+            ("get", "discovery".into())
+        );
     }
 }

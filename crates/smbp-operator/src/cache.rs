@@ -12,6 +12,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use smbp_core::build::{ChildKind, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ pub type ChildKey = (ChildKind, String, String);
 #[derive(Default)]
 pub struct Caches {
     stores: BTreeMap<ChildKind, Store<DynamicObject>>,
+    listed: Vec<Arc<AtomicBool>>,
     recent: Mutex<HashMap<ChildKey, (Instant, Value)>>,
 }
 
@@ -43,6 +45,7 @@ impl Caches {
     ) -> (Self, Vec<(ChildKind, Feed)>) {
         let mut stores = BTreeMap::new();
         let mut feeds = Vec::new();
+        let mut listed = Vec::new();
         let config = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
         for kind in kinds {
             let resource: ApiResource = kind.api_resource();
@@ -53,7 +56,9 @@ impl Caches {
             let writer = Writer::new(resource.clone());
             stores.insert(*kind, writer.as_reader());
             // managedFields are often the largest part of an object and never read here.
-            let stream = counting_restarts(watcher(api, config.clone()), &resource.kind, metrics)
+            let flag = Arc::new(AtomicBool::new(false));
+            listed.push(flag.clone());
+            let stream = instrumented(watcher(api, config.clone()), &resource.kind, metrics, flag)
                 .default_backoff()
                 .modify(|object: &mut DynamicObject| object.metadata.managed_fields = None);
             let feed = reflector::reflector(writer, stream)
@@ -64,6 +69,7 @@ impl Caches {
         (
             Self {
                 stores,
+                listed,
                 recent: Mutex::new(HashMap::new()),
             },
             feeds,
@@ -75,11 +81,9 @@ impl Caches {
         self.stores.contains_key(&kind)
     }
 
-    /// Waits until every cache has its first full list.
-    pub async fn ready(&self) {
-        for store in self.stores.values() {
-            let _ = store.wait_until_ready().await;
-        }
+    /// Whether every cache has its first full list.
+    pub fn ready(&self) -> bool {
+        self.listed.iter().all(|l| l.load(Ordering::Acquire))
     }
 
     /// The cached children of kind `kind` of BigPeer `instance` in `namespace`, newest of cache
@@ -164,12 +168,18 @@ impl Caches {
     }
 }
 
-/// `stream` with every restart counted in `metrics` under `kind`: an error (the watcher starts
-/// again after it) or a list after the first (the watch could not resume and listed again).
-pub fn counting_restarts<K, S>(
+/// `stream` with every restart counted in `metrics` under `kind` (an error, after which the
+/// watcher starts again, or a list after the first, when the watch could not resume), and
+/// `listed` set once the first full list is in.
+///
+/// Readiness is tracked here rather than with `Store::wait_until_ready`: that future keeps only
+/// the last waiter's waker, and the controller itself waits on the same store, so a second
+/// waiter is never woken.
+pub fn instrumented<K, S>(
     stream: S,
     kind: &str,
     metrics: &Arc<Metrics>,
+    listed: Arc<AtomicBool>,
 ) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + use<K, S>
 where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
@@ -177,12 +187,13 @@ where
     let restarts = metrics.watch_restarts.get_or_create_owned(&KindLabel {
         kind: kind.to_string(),
     });
-    let mut listed = false;
+    let mut started = false;
     stream.inspect(move |event| match event {
-        Ok(watcher::Event::Init) if listed => {
+        Ok(watcher::Event::Init) if started => {
             restarts.inc();
         }
-        Ok(watcher::Event::Init) => listed = true,
+        Ok(watcher::Event::Init) => started = true,
+        Ok(watcher::Event::InitDone) => listed.store(true, Ordering::Release),
         Err(_) => {
             restarts.inc();
         }

@@ -13,8 +13,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use smbp_api::v1alpha1::BigPeer;
 use smbp_core::build::ChildKind;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Tunables of the controller.
@@ -105,6 +105,8 @@ pub struct Context {
     pub feeds: Mutex<Vec<(ChildKind, Feed)>>,
     /// The watch cache of the BigPeers themselves.
     pub bigpeers: Store<DynamicObject>,
+    /// Whether the BigPeer watch has its first full list.
+    pub bigpeers_listed: Arc<AtomicBool>,
     /// The stream that fills `bigpeers`, until the controller takes it as its main trigger.
     pub bigpeer_feed: Mutex<Option<Feed>>,
     /// The process's metrics.
@@ -131,10 +133,12 @@ impl Context {
         };
         let writer = Writer::new(resource.clone());
         let bigpeers = writer.as_reader();
-        let stream = crate::cache::counting_restarts(
+        let bigpeers_listed = Arc::new(AtomicBool::new(false));
+        let stream = crate::cache::instrumented(
             watcher(api, watcher::Config::default()),
             &resource.kind,
             &metrics,
+            bigpeers_listed.clone(),
         )
         .default_backoff();
         let bigpeer_feed: Feed = Box::pin(reflector::reflector(writer, stream).applied_objects());
@@ -156,13 +160,13 @@ impl Context {
             feeds: Mutex::new(feeds),
             bigpeers,
             bigpeer_feed: Mutex::new(Some(bigpeer_feed)),
+            bigpeers_listed,
             metrics,
         }
     }
 
-    /// Waits until the BigPeer watch and every child cache have their first full list.
-    pub async fn watches_ready(&self) {
-        let _ = self.bigpeers.wait_until_ready().await;
-        self.caches.ready().await;
+    /// Whether the BigPeer watch and every child cache have their first full list.
+    pub fn watches_ready(&self) -> bool {
+        self.bigpeers_listed.load(Ordering::Acquire) && self.caches.ready()
     }
 }

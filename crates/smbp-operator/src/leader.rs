@@ -33,7 +33,9 @@ impl LeaseSettings {
     /// else may take over, and must get several tries before it gives up.
     pub fn check(&self) -> Result<(), String> {
         if self.lease_duration < Duration::from_secs(1) {
-            return Err("--lease-duration must be at least 1s (the Lease stores whole seconds)".into());
+            return Err(
+                "--lease-duration must be at least 1s (the Lease stores whole seconds)".into(),
+            );
         }
         if self.renew_deadline >= self.lease_duration {
             return Err(format!(
@@ -106,7 +108,8 @@ impl Elector {
     ) -> Result<(), ElectionError> {
         let mut renewed: Option<Instant> = None;
         loop {
-            let attempt = tokio::time::timeout(self.settings.retry_period, self.try_acquire_or_renew()).await;
+            let attempt =
+                tokio::time::timeout(self.settings.retry_period, self.try_acquire_or_renew()).await;
             match attempt {
                 Ok(Ok(Some(holder))) if holder == self.settings.identity => {
                     if renewed.is_none() {
@@ -129,7 +132,9 @@ impl Elector {
                 Ok(Err(error)) => {
                     tracing::warn!(%error, lease = %self.settings.name, "could not acquire or renew the Lease")
                 }
-                Err(_) => tracing::warn!(lease = %self.settings.name, "acquiring or renewing the Lease timed out"),
+                Err(_) => {
+                    tracing::warn!(lease = %self.settings.name, "acquiring or renewing the Lease timed out")
+                }
             }
             if let Some(at) = renewed
                 && at.elapsed() >= self.settings.renew_deadline
@@ -185,7 +190,8 @@ impl Elector {
         };
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
         let mine = holder.as_deref() == Some(self.settings.identity.as_str());
-        let valid_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(seconds).max(0) as u64);
+        let valid_for =
+            Duration::from_secs(spec.lease_duration_seconds.unwrap_or(seconds).max(0) as u64);
         if holder.is_some() && !mine && first_seen.elapsed() < valid_for {
             return Ok(holder);
         }
@@ -193,12 +199,20 @@ impl Elector {
         taken.spec = Some(LeaseSpec {
             holder_identity: Some(self.settings.identity.clone()),
             lease_duration_seconds: Some(seconds),
-            acquire_time: if mine { spec.acquire_time.clone() } else { Some(now.clone()) },
+            acquire_time: if mine {
+                spec.acquire_time.clone()
+            } else {
+                Some(now.clone())
+            },
             renew_time: Some(now),
             lease_transitions: Some(spec.lease_transitions.unwrap_or(0) + i32::from(!mine)),
             ..spec
         });
-        match self.api.replace(&self.settings.name, &PostParams::default(), &taken).await {
+        match self
+            .api
+            .replace(&self.settings.name, &PostParams::default(), &taken)
+            .await
+        {
             Ok(_) => Ok(Some(self.settings.identity.clone())),
             // Someone else wrote first; the next round reads who.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(holder),

@@ -63,21 +63,37 @@ struct RunArgs {
     webhook_address: SocketAddr,
     /// Directory holding tls.crt and tls.key (with --webhook-cert-source=files); re-read when
     /// they change.
-    #[arg(long, env = "SMBP_WEBHOOK_CERT_DIR", default_value = "/tmp/k8s-webhook-server/serving-certs")]
+    #[arg(
+        long,
+        env = "SMBP_WEBHOOK_CERT_DIR",
+        default_value = "/tmp/k8s-webhook-server/serving-certs"
+    )]
     webhook_cert_dir: PathBuf,
     /// Secret (in the operator's namespace) holding the self-managed CA.
-    #[arg(long, env = "SMBP_WEBHOOK_CA_SECRET", default_value = "smbp-operator-webhook-ca")]
+    #[arg(
+        long,
+        env = "SMBP_WEBHOOK_CA_SECRET",
+        default_value = "smbp-operator-webhook-ca"
+    )]
     webhook_ca_secret: String,
     /// DNS names and IPs the self-managed serving certificate covers, comma-separated; unset
     /// means the webhook Service's names in the operator's namespace.
     #[arg(long, env = "SMBP_WEBHOOK_NAMES", value_delimiter = ',')]
     webhook_names: Vec<String>,
     /// The Service in front of the webhook (for the default certificate names).
-    #[arg(long, env = "SMBP_WEBHOOK_SERVICE", default_value = "smbp-operator-webhook")]
+    #[arg(
+        long,
+        env = "SMBP_WEBHOOK_SERVICE",
+        default_value = "smbp-operator-webhook"
+    )]
     webhook_service: String,
     /// The ValidatingWebhookConfiguration whose caBundle the self-managed CA keeps current;
     /// empty leaves it alone.
-    #[arg(long, env = "SMBP_WEBHOOK_CONFIGURATION", default_value = "smbp-operator")]
+    #[arg(
+        long,
+        env = "SMBP_WEBHOOK_CONFIGURATION",
+        default_value = "smbp-operator"
+    )]
     webhook_configuration: String,
     /// Lifetime of the self-managed CA (Go duration); renewed after two thirds of it.
     #[arg(long, env = "SMBP_WEBHOOK_CA_VALIDITY", default_value = "8760h", value_parser = go_duration)]
@@ -157,7 +173,12 @@ async fn run(args: RunArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
     let pod = std::env::var("POD_NAME").ok();
     let options = Options {
-        namespaces: args.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+        namespaces: args
+            .namespaces
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
         settings: Settings {
             resync: Duration::from_secs(args.resync_seconds),
             concurrency: args.concurrency,
@@ -188,7 +209,14 @@ async fn run(args: RunArgs) -> Result<(), String> {
         leader_election = options.leader_election.is_some(),
         "starting"
     );
-    let running = runtime::start(options, client, Arc::new(SystemClock), metrics, shutdown_signal()).await?;
+    let running = runtime::start(
+        options,
+        client,
+        Arc::new(SystemClock),
+        metrics,
+        shutdown_signal(),
+    )
+    .await?;
     running
         .supervisor
         .await

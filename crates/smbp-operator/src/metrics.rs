@@ -139,10 +139,11 @@ impl Metrics {
             reconciles.clone(),
         );
         let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
-        registry.register_with_unit(
-            "reconcile_duration",
+        // The unit is in the name, without a `# UNIT` line, which some OpenMetrics parsers
+        // refuse on histograms.
+        registry.register(
+            "reconcile_duration_seconds",
             "How long one BigPeer reconcile took",
-            prometheus_client::registry::Unit::Seconds,
             reconcile_duration.clone(),
         );
         let reconciles_in_flight = Gauge::default();
@@ -177,10 +178,9 @@ impl Metrics {
         );
         let upgrade_duration: UpgradeDurations =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(30.0, 2.0, 12)));
-        registry.register_with_unit(
-            "upgrade_duration",
+        registry.register(
+            "upgrade_duration_seconds",
             "How long finished upgrades took, from start to their outcome",
-            prometheus_client::registry::Unit::Seconds,
             upgrade_duration.clone(),
         );
         let api_requests = Family::default();
@@ -297,7 +297,10 @@ impl Metrics {
             for condition in status["conditions"].as_array().into_iter().flatten() {
                 let labels = ConditionLabels {
                     condition: condition["type"].as_str().unwrap_or_default().to_string(),
-                    status: condition["status"].as_str().unwrap_or("Unknown").to_string(),
+                    status: condition["status"]
+                        .as_str()
+                        .unwrap_or("Unknown")
+                        .to_string(),
                 };
                 self.bigpeers_by_condition.get_or_create(&labels).inc();
             }
@@ -320,4 +323,3 @@ impl Metrics {
         }
     }
 }
-

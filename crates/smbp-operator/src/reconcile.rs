@@ -40,8 +40,14 @@ pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<
     let took = started.elapsed();
     metrics.reconciled(outcome, took);
     span.in_scope(|| match &result {
-        Ok(next) => tracing::debug!(took_ms = took.as_millis() as u64, requeue_s = next.map(|d| d.as_secs()), "reconciled"),
-        Err(error) => tracing::debug!(took_ms = took.as_millis() as u64, %error, "reconcile failed"),
+        Ok(next) => tracing::debug!(
+            took_ms = took.as_millis() as u64,
+            requeue_s = next.map(|d| d.as_secs()),
+            "reconciled"
+        ),
+        Err(error) => {
+            tracing::debug!(took_ms = took.as_millis() as u64, %error, "reconcile failed")
+        }
     });
     match result {
         Ok(next) => {

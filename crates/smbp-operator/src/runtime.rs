@@ -7,7 +7,7 @@
 
 use crate::clock::SharedClock;
 use crate::context::{Context, Settings};
-use crate::leader::{Elector, LeaseSettings, Leadership};
+use crate::leader::{Elector, Leadership, LeaseSettings};
 use crate::metrics::Metrics;
 use crate::serve::{self, Answer, Handler, Received, answer, until};
 use crate::webhook::{self, certs};
@@ -17,7 +17,6 @@ use hyper::StatusCode;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -59,8 +58,6 @@ pub struct Shared {
     pub leadership: watch::Receiver<Leadership>,
     /// The running controllers' contexts (empty unless leading).
     pub contexts: Mutex<Vec<Arc<Context>>>,
-    /// Whether every watch of the running controllers has its first full list.
-    pub watches_ready: AtomicBool,
 }
 
 impl Shared {
@@ -72,11 +69,17 @@ impl Shared {
             .clone()
     }
 
+    /// Whether controllers run and every watch of theirs has its first full list.
+    pub fn watches_ready(&self) -> bool {
+        let contexts = self.contexts();
+        !contexts.is_empty() && contexts.iter().all(|c| c.watches_ready())
+    }
+
     /// Why the process is not ready, if it is not.
     pub fn not_ready(&self) -> Option<&'static str> {
         match &*self.leadership.borrow() {
             Leadership::Unknown => Some("leadership is not known yet"),
-            Leadership::Leading if !self.watches_ready.load(Ordering::Acquire) => {
+            Leadership::Leading if !self.watches_ready() => {
                 Some("the watches have not listed everything yet")
             }
             _ => None,
@@ -120,13 +123,15 @@ pub async fn start(
         metrics: metrics.clone(),
         leadership,
         contexts: Mutex::new(Vec::new()),
-        watches_ready: AtomicBool::new(false),
     });
     let mut tasks: Vec<Task> = Vec::new();
 
-    let probe_listener = TcpListener::bind(options.probe_addr)
-        .await
-        .map_err(|e| format!("cannot listen on {} (--probe-address): {e}", options.probe_addr))?;
+    let probe_listener = TcpListener::bind(options.probe_addr).await.map_err(|e| {
+        format!(
+            "cannot listen on {} (--probe-address): {e}",
+            options.probe_addr
+        )
+    })?;
     let probe_addr = probe_listener.local_addr().map_err(|e| e.to_string())?;
     tasks.push((
         "probe and metrics server",
@@ -309,31 +314,25 @@ async fn run_controllers(
             ..options.settings.clone()
         };
         contexts.push(
-            crate::controller::context(client.clone(), settings, clock.clone(), shared.metrics.clone())
-                .await,
+            crate::controller::context(
+                client.clone(),
+                settings,
+                clock.clone(),
+                shared.metrics.clone(),
+            )
+            .await,
         );
     }
     *shared.contexts.lock().unwrap_or_else(|e| e.into_inner()) = contexts.clone();
-    let ready = {
-        let contexts = contexts.clone();
-        let shared = shared.clone();
-        async move {
-            for ctx in &contexts {
-                ctx.watches_ready().await;
-            }
-            shared.watches_ready.store(true, Ordering::Release);
-            tracing::info!("watches initialised");
-        }
-    };
     let runs = contexts
         .iter()
         .map(|ctx| crate::controller::run(ctx.clone(), until(halt.clone())));
-    // The readiness wait ends on its own; the controllers end on `halt`.
-    let readiness = tokio::spawn(ready);
     futures::future::join_all(runs).await;
-    readiness.abort();
-    shared.watches_ready.store(false, Ordering::Release);
-    shared.contexts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    shared
+        .contexts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
 }
 
 /// A flag that turns true once either of two does.

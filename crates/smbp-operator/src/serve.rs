@@ -28,7 +28,8 @@ pub struct Received {
 pub type Answer = Response<Full<Bytes>>;
 
 /// What serves the requests.
-pub type Handler = Arc<dyn Fn(Received) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(Received) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
 
 /// The largest request body read (an AdmissionReview of a BigPeer is a few KiB).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -38,7 +39,9 @@ pub fn answer(status: StatusCode, content_type: &str, body: impl Into<Bytes>) ->
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
     }
     response
 }
@@ -73,13 +76,21 @@ pub async fn serve(
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
                     Err(error) => {
                         tracing::debug!(%error, "TLS handshake failed");
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
             if let Err(error) = result {
                 tracing::debug!(%error, "connection ended with an error");

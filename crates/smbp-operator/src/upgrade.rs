@@ -266,6 +266,9 @@ fn record_finished(ctx: &Context, bigpeer: &BigPeer, decision: &Decision) {
         let outcome = crate::metrics::OutcomeLabel {
             outcome: record.outcome.as_str().to_string(),
         };
-        ctx.metrics.upgrade_duration.get_or_create(&outcome).observe(took);
+        ctx.metrics
+            .upgrade_duration
+            .get_or_create(&outcome)
+            .observe(took);
     }
 }

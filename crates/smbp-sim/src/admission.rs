@@ -78,7 +78,8 @@ pub async fn review(
                     );
                     if response["allowed"] != json!(true) {
                         let status = &response["status"];
-                        let code = status["code"].as_u64().filter(|c| *c != 0).unwrap_or(400) as u16;
+                        let code =
+                            status["code"].as_u64().filter(|c| *c != 0).unwrap_or(400) as u16;
                         let message = format!(
                             "admission webhook \"{hook_name}\" denied the request: {}",
                             status["message"].as_str().unwrap_or("without explanation")

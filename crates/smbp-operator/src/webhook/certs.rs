@@ -125,7 +125,9 @@ pub async fn maintain(
         }
         let every = match &source {
             CertSource::Files(_) => Duration::from_secs(10),
-            CertSource::SelfManaged(s) => (s.cert_validity / 6).clamp(Duration::from_millis(200), Duration::from_secs(60)),
+            CertSource::SelfManaged(s) => {
+                (s.cert_validity / 6).clamp(Duration::from_millis(200), Duration::from_secs(60))
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -164,7 +166,8 @@ fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, String
     if chain.is_empty() {
         return Err("tls.crt holds no certificate".into());
     }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("tls.key is not a PEM private key: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| format!("tls.key is not a PEM private key: {e}"))?;
     let signing = any_supported_type(&key).map_err(|e| format!("tls.key: {e}"))?;
     Ok(CertifiedKey::new(chain, signing))
 }
@@ -234,7 +237,11 @@ impl CaManager {
     async fn ensure_ca(&self) -> Result<StoredCa, String> {
         let name = &self.settings.secret;
         let now = OffsetDateTime::now_utc();
-        let existing = self.secrets.get_opt(name).await.map_err(|e| format!("read Secret {name}: {e}"))?;
+        let existing = self
+            .secrets
+            .get_opt(name)
+            .await
+            .map_err(|e| format!("read Secret {name}: {e}"))?;
         if let Some(secret) = &existing
             && let Some(stored) = read_ca(secret)
             && now < stored.not_after - self.settings.ca_validity / 3
@@ -243,22 +250,37 @@ impl CaManager {
         }
         let (ca_pem, key_pem, common_name, not_after) = new_ca(now, self.settings.ca_validity)?;
         // Keep the previous CAs that are still valid, so certificates they signed stay trusted.
-        let previous = existing.as_ref().and_then(read_ca).map(|ca| ca.bundle_pem).unwrap_or_default();
+        let previous = existing
+            .as_ref()
+            .and_then(read_ca)
+            .map(|ca| ca.bundle_pem)
+            .unwrap_or_default();
         let bundle_pem = format!("{ca_pem}{}", still_valid(&previous, now));
         let data = BTreeMap::from([
-            ("ca.crt".to_string(), ByteString(bundle_pem.clone().into_bytes())),
-            ("ca.key".to_string(), ByteString(key_pem.clone().into_bytes())),
+            (
+                "ca.crt".to_string(),
+                ByteString(bundle_pem.clone().into_bytes()),
+            ),
+            (
+                "ca.key".to_string(),
+                ByteString(key_pem.clone().into_bytes()),
+            ),
         ]);
         let annotations = BTreeMap::from([
             (CA_NAME_ANNOTATION.to_string(), common_name.clone()),
-            (CA_NOT_AFTER_ANNOTATION.to_string(), not_after.unix_timestamp().to_string()),
+            (
+                CA_NOT_AFTER_ANNOTATION.to_string(),
+                not_after.unix_timestamp().to_string(),
+            ),
         ]);
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(self.settings.namespace.clone()),
                 annotations: Some(annotations),
-                resource_version: existing.as_ref().and_then(|s| s.metadata.resource_version.clone()),
+                resource_version: existing
+                    .as_ref()
+                    .and_then(|s| s.metadata.resource_version.clone()),
                 labels: Some(BTreeMap::from([(
                     "app.kubernetes.io/managed-by".to_string(),
                     smbp_core::build::MANAGED_BY.to_string(),
@@ -271,16 +293,29 @@ impl CaManager {
         };
         let written = match &existing {
             None => self.secrets.create(&PostParams::default(), &secret).await,
-            Some(_) => self.secrets.replace(name, &PostParams::default(), &secret).await,
+            Some(_) => {
+                self.secrets
+                    .replace(name, &PostParams::default(), &secret)
+                    .await
+            }
         };
         match written {
             Ok(_) => {
                 tracing::info!(secret = %name, ca = %common_name, "created the webhook CA");
-                Ok(StoredCa { common_name, key_pem, not_after, bundle_pem })
+                Ok(StoredCa {
+                    common_name,
+                    key_pem,
+                    not_after,
+                    bundle_pem,
+                })
             }
             // Another replica wrote it first: use theirs.
             Err(kube::Error::Api(status)) if status.code == 409 => {
-                let secret = self.secrets.get(name).await.map_err(|e| format!("read Secret {name}: {e}"))?;
+                let secret = self
+                    .secrets
+                    .get(name)
+                    .await
+                    .map_err(|e| format!("read Secret {name}: {e}"))?;
                 read_ca(&secret).ok_or_else(|| format!("Secret {name} does not hold a CA"))
             }
             Err(error) => Err(format!("write Secret {name}: {error}")),
@@ -302,18 +337,32 @@ impl CaManager {
         };
         let mut changed = false;
         for webhook in configuration.webhooks.iter_mut().flatten() {
-            let current = webhook.client_config.ca_bundle.as_ref().map(|b| b.0.as_slice());
+            let current = webhook
+                .client_config
+                .ca_bundle
+                .as_ref()
+                .map(|b| b.0.as_slice());
             if current != Some(bundle_pem.as_bytes()) {
                 webhook.client_config.ca_bundle = Some(ByteString(bundle_pem.as_bytes().to_vec()));
                 changed = true;
             }
         }
         if changed {
-            match self.configurations.replace(name, &PostParams::default(), &configuration).await {
-                Ok(_) => tracing::info!(configuration = name, bundle = %encoded.len(), "patched the webhook caBundle"),
+            match self
+                .configurations
+                .replace(name, &PostParams::default(), &configuration)
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(configuration = name, bundle = %encoded.len(), "patched the webhook caBundle")
+                }
                 // Another replica patched it meanwhile; the next round compares again.
                 Err(kube::Error::Api(status)) if status.code == 409 => {}
-                Err(error) => return Err(format!("write ValidatingWebhookConfiguration {name}: {error}")),
+                Err(error) => {
+                    return Err(format!(
+                        "write ValidatingWebhookConfiguration {name}: {error}"
+                    ));
+                }
             }
         }
         Ok(())
@@ -321,12 +370,18 @@ impl CaManager {
 }
 
 /// A serving certificate for the webhook's names, signed by `ca`.
-fn issue_with(settings: &SelfManaged, ca: &StoredCa, now: OffsetDateTime) -> Result<(CertifiedKey, OffsetDateTime), String> {
+fn issue_with(
+    settings: &SelfManaged,
+    ca: &StoredCa,
+    now: OffsetDateTime,
+) -> Result<(CertifiedKey, OffsetDateTime), String> {
     let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(|e| format!("CA key: {e}"))?;
     let issuer = Issuer::new(ca_params(&ca.common_name)?, ca_key);
     let mut params = CertificateParams::new(settings.names.clone()).map_err(|e| e.to_string())?;
     if let Some(first) = settings.names.first() {
-        params.distinguished_name.push(DnType::CommonName, first.as_str());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, first.as_str());
     }
     params.not_before = now - Duration::from_secs(60);
     params.not_after = (now + settings.cert_validity).min(ca.not_after);
@@ -339,26 +394,43 @@ fn issue_with(settings: &SelfManaged, ca: &StoredCa, now: OffsetDateTime) -> Res
 fn ca_params(common_name: &str) -> Result<CertificateParams, String> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.distinguished_name.push(DnType::CommonName, common_name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(params)
 }
 
 /// A new CA: its certificate and key (PEM), common name and expiry.
-fn new_ca(now: OffsetDateTime, validity: Duration) -> Result<(String, String, String, OffsetDateTime), String> {
+fn new_ca(
+    now: OffsetDateTime,
+    validity: Duration,
+) -> Result<(String, String, String, OffsetDateTime), String> {
     let common_name = format!("smbp-operator webhook CA {}", now.unix_timestamp_nanos());
     let mut params = ca_params(&common_name)?;
     params.not_before = now - Duration::from_secs(60);
     params.not_after = now + validity;
     let key = KeyPair::generate().map_err(|e| e.to_string())?;
     let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-    Ok((cert.pem(), key.serialize_pem(), common_name, params.not_after))
+    Ok((
+        cert.pem(),
+        key.serialize_pem(),
+        common_name,
+        params.not_after,
+    ))
 }
 
 fn read_ca(secret: &Secret) -> Option<StoredCa> {
     let annotations = secret.metadata.annotations.as_ref()?;
     let data = secret.data.as_ref()?;
-    let text = |key: &str| data.get(key).and_then(|b| String::from_utf8(b.0.clone()).ok());
+    let text = |key: &str| {
+        data.get(key)
+            .and_then(|b| String::from_utf8(b.0.clone()).ok())
+    };
     let not_after: i64 = annotations.get(CA_NOT_AFTER_ANNOTATION)?.parse().ok()?;
     Some(StoredCa {
         common_name: annotations.get(CA_NAME_ANNOTATION)?.clone(),
@@ -392,14 +464,18 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let (pem, _, _, not_after) = new_ca(now, Duration::from_secs(86_400)).unwrap();
         let der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
-        assert_eq!(der_not_after(der.as_ref()), Some(not_after.unix_timestamp()));
+        assert_eq!(
+            der_not_after(der.as_ref()),
+            Some(not_after.unix_timestamp())
+        );
         assert_eq!(not_after.unix_timestamp(), 1_800_086_400);
     }
 
     #[test]
     fn expired_cas_leave_the_bundle_and_valid_ones_stay() {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        let (old, ..) = new_ca(now - Duration::from_secs(7_200), Duration::from_secs(3_600)).unwrap();
+        let (old, ..) =
+            new_ca(now - Duration::from_secs(7_200), Duration::from_secs(3_600)).unwrap();
         let (current, ..) = new_ca(now, Duration::from_secs(3_600)).unwrap();
         let bundle = format!("{current}{old}");
         assert_eq!(still_valid(&bundle, now), current);
@@ -408,7 +484,8 @@ mod tests {
     #[test]
     fn a_serving_certificate_signed_by_the_stored_ca_verifies_against_the_bundle() {
         let now = OffsetDateTime::now_utc();
-        let (ca_pem, key_pem, common_name, not_after) = new_ca(now, Duration::from_secs(3_600)).unwrap();
+        let (ca_pem, key_pem, common_name, not_after) =
+            new_ca(now, Duration::from_secs(3_600)).unwrap();
         let manager_settings = SelfManaged {
             namespace: "smbp-system".into(),
             secret: "ca".into(),
@@ -417,11 +494,18 @@ mod tests {
             ca_validity: Duration::from_secs(3_600),
             cert_validity: Duration::from_secs(600),
         };
-        let stored = StoredCa { common_name, key_pem, not_after, bundle_pem: ca_pem.clone() };
+        let stored = StoredCa {
+            common_name,
+            key_pem,
+            not_after,
+            bundle_pem: ca_pem.clone(),
+        };
         let (key, leaf_not_after) = issue_with(&manager_settings, &stored, now).unwrap();
         assert!(leaf_not_after <= not_after);
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+        roots
+            .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+            .unwrap();
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             Arc::new(rustls::crypto::ring::default_provider()),
@@ -430,7 +514,13 @@ mod tests {
         .unwrap();
         let name = rustls::pki_types::ServerName::try_from("smbp-webhook.smbp-system.svc").unwrap();
         verifier
-            .verify_server_cert(&key.cert[0], &[], &name, &[], rustls::pki_types::UnixTime::now())
+            .verify_server_cert(
+                &key.cert[0],
+                &[],
+                &name,
+                &[],
+                rustls::pki_types::UnixTime::now(),
+            )
             .expect("the leaf chains to the CA");
     }
 }

@@ -40,7 +40,10 @@ pub async fn find(client: &kube::Client, namespace: &str, name: &str, spec: &Big
             // An API that is not installed answers 404 for the whole resource.
             Err(kube::Error::Api(status)) if status.code == 404 => missing.push((
                 reference.field,
-                format!("{what} does not exist ({} is not installed)", reference.gvk.group),
+                format!(
+                    "{what} does not exist ({} is not installed)",
+                    reference.gvk.group
+                ),
             )),
             Err(error) => warnings.push(format!(
                 "{}: could not check that {what} exists: {error}",
@@ -79,7 +82,11 @@ pub async fn find(client: &kube::Client, namespace: &str, name: &str, spec: &Big
 fn references(namespace: &str, spec: &BigPeerSpec) -> Vec<Reference> {
     let mut found = Vec::new();
     if let Some(tls) = &spec.tls {
-        if let Some(cm) = tls.cert_manager.as_ref().filter(|cm| cm.issuer_ref.group == "cert-manager.io") {
+        if let Some(cm) = tls
+            .cert_manager
+            .as_ref()
+            .filter(|cm| cm.issuer_ref.group == "cert-manager.io")
+        {
             let (kind, ns) = match cm.issuer_ref.kind {
                 IssuerKind::Issuer => ("Issuer", Some(namespace.to_string())),
                 IssuerKind::ClusterIssuer => ("ClusterIssuer", None),
@@ -115,11 +122,20 @@ fn references(namespace: &str, spec: &BigPeerSpec) -> Vec<Reference> {
         });
     }
     let gateways = spec.network.as_ref().and_then(|n| n.gateway.as_ref());
-    for (i, parent) in gateways.into_iter().flat_map(|g| g.parent_refs.iter()).enumerate() {
+    for (i, parent) in gateways
+        .into_iter()
+        .flat_map(|g| g.parent_refs.iter())
+        .enumerate()
+    {
         found.push(Reference {
             field: format!("spec.network.gateway.parentRefs[{i}]"),
             gvk: GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "Gateway"),
-            namespace: Some(parent.namespace.clone().unwrap_or_else(|| namespace.to_string())),
+            namespace: Some(
+                parent
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| namespace.to_string()),
+            ),
             name: parent.name.clone(),
         });
     }

@@ -79,7 +79,10 @@ fn count(metrics: &Metrics, result: &str) {
 }
 
 /// The response to one admission request.
-async fn respond(client: &kube::Client, request: &AdmissionRequest<DynamicObject>) -> AdmissionResponse {
+async fn respond(
+    client: &kube::Client,
+    request: &AdmissionRequest<DynamicObject>,
+) -> AdmissionResponse {
     let response = AdmissionResponse::from(request);
     if !matches!(request.operation, Operation::Create | Operation::Update) {
         return response;
@@ -93,7 +96,11 @@ async fn respond(client: &kube::Client, request: &AdmissionRequest<DynamicObject
     };
     let old = request.old_object.as_ref().and_then(|o| decode(o).ok());
     let namespace = request.namespace.clone().unwrap_or_default();
-    let name = bigpeer.metadata.name.clone().unwrap_or_else(|| request.name.clone());
+    let name = bigpeer
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_else(|| request.name.clone());
     let deleting = bigpeer.metadata.deletion_timestamp.is_some();
     let (missing, neighbours, lookup_warnings) = if deleting {
         Default::default()

@@ -38,25 +38,8 @@ impl Env {
 
     /// Like [`Env::start`], with the operator's settings adjusted by `tune`.
     pub async fn start_with(crds: ThirdPartyCrds, tune: impl FnOnce(&mut Settings)) -> Env {
-        let options = SimOptions {
-            crds,
-            ..SimOptions::full_cluster().with_time_scale(SCALE)
-        };
-        let sim = SimCluster::start_with(options)
-            .await
-            .expect("cluster starts");
-        let crd_api: Api<CustomResourceDefinition> = Api::all(sim.client());
-        crd_api
-            .create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
-            .await
-            .expect("BigPeer CRD");
-        let mut settings = Settings {
-            resync: Duration::from_secs(2),
-            not_ready_requeue: Duration::from_millis(300),
-            backoff: (Duration::from_millis(200), Duration::from_secs(5)),
-            probe_ttl: Duration::from_millis(500),
-            ..Settings::default()
-        };
+        let sim = cluster(crds).await;
+        let mut settings = test_settings();
         tune(&mut settings);
         let (operator, stop, task) = spawn_operator(&sim, settings.clone()).await;
         Env {
@@ -221,6 +204,35 @@ impl Env {
             .stats
             .reconciles
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A full simulated cluster with the given third-party CRDs and the BigPeer CRD, without an
+/// operator.
+pub async fn cluster(crds: ThirdPartyCrds) -> SimHandle {
+    let options = SimOptions {
+        crds,
+        ..SimOptions::full_cluster().with_time_scale(SCALE)
+    };
+    let sim = SimCluster::start_with(options)
+        .await
+        .expect("cluster starts");
+    let crd_api: Api<CustomResourceDefinition> = Api::all(sim.client());
+    crd_api
+        .create(&PostParams::default(), &smbp_api::crd::bigpeer_crd())
+        .await
+        .expect("BigPeer CRD");
+    sim
+}
+
+/// Controller settings fast enough for tests.
+pub fn test_settings() -> Settings {
+    Settings {
+        resync: Duration::from_secs(2),
+        not_ready_requeue: Duration::from_millis(300),
+        backoff: (Duration::from_millis(200), Duration::from_secs(5)),
+        probe_ttl: Duration::from_millis(500),
+        ..Settings::default()
     }
 }
 
