@@ -324,9 +324,23 @@ async fn run_controllers(
         );
     }
     *shared.contexts.lock().unwrap_or_else(|e| e.into_inner()) = contexts.clone();
-    let runs = contexts
-        .iter()
-        .map(|ctx| crate::controller::run(ctx.clone(), until(halt.clone())));
+    let runs = contexts.iter().map(|ctx| {
+        let halt = halt.clone();
+        async move {
+            tokio::select! {
+                _ = crate::controller::run(ctx.clone(), until(halt.clone())) => {}
+                // kube-runtime's controller waits for its first full list before it starts, and
+                // keeps waiting after a shutdown that cut the list short. Before that list no
+                // reconcile can have started, so there is nothing to finish: leave at once.
+                _ = async {
+                    until(halt).await;
+                    if ctx.bigpeers_listed.load(std::sync::atomic::Ordering::Acquire) {
+                        std::future::pending::<()>().await;
+                    }
+                } => {}
+            }
+        }
+    });
     futures::future::join_all(runs).await;
     shared
         .contexts

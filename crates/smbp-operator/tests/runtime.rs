@@ -553,3 +553,114 @@ async fn with_the_webhook_down_and_failure_policy_ignore_bigpeers_can_still_be_c
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_binary_on_sigterm_finishes_releases_the_lease_and_exits_zero_with_json_logs() {
+    let sim = support::cluster(ThirdPartyCrds::all()).await;
+    namespace(&sim, OPERATOR_NS).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+        .args(["run", "--kubeconfig"])
+        .arg(sim.kubeconfig_path())
+        .args([
+            "--probe-address=127.0.0.1:0",
+            "--webhook-cert-source=none",
+            "--lease-identity=binary-1",
+            "--lease-duration=2s",
+            "--lease-renew-deadline=1500ms",
+            "--lease-retry-period=200ms",
+            "--resync-seconds=1",
+            "--log-format=json",
+            "--log-level=info,smbp_operator=debug",
+        ])
+        .env("POD_NAMESPACE", OPERATOR_NS)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    eventually("the binary leads", WAIT, || async {
+        (lease_holder(&sim).await.as_deref() == Some("binary-1")).then_some(())
+    })
+    .await;
+    kafka_and_bigpeer(&sim, "bin", "peer").await;
+    eventually("a status from the binary", WAIT, || async {
+        let object = serde_json::to_value(bigpeers(&sim, "bin").get("peer").await.ok()?).ok()?;
+        object["status"]["observedGeneration"].as_i64().map(|_| ())
+    })
+    .await;
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("the binary stops")
+        .expect("exit status");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+    assert_eq!(lease_holder(&sim).await, None, "the Lease is released");
+
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .await
+        .expect("logs");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    for expected in [
+        "became the leader",
+        "shutting down",
+        "released the Lease",
+        "stopped",
+    ] {
+        assert!(
+            messages.contains(&expected),
+            "no {expected:?} in {messages:?}"
+        );
+    }
+    // Every line logged inside a reconcile names the BigPeer.
+    let reconcile_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["spans"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["name"] == "reconcile"))
+        })
+        .collect();
+    assert!(!reconcile_lines.is_empty(), "{stderr}");
+    for line in reconcile_lines {
+        let span = line["spans"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == "reconcile"))
+            .expect("the reconcile span");
+        assert_eq!(span["bigpeer"], "bin/peer", "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_that_dies_stops_the_whole_process_with_an_error() {
+    let sim = support::cluster(ThirdPartyCrds::all()).await;
+    let mut broken = options(None);
+    // No certificate where it is said to be: the certificate task fails at once.
+    broken.webhook = Some(WebhookOptions {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        certificate: CertSource::Files("/nonexistent/serving-certs".into()),
+    });
+    let instance = Instance::start(&sim, broken).await;
+    let outcome = tokio::time::timeout(WAIT, instance.running.supervisor)
+        .await
+        .expect("the process stops on its own")
+        .expect("supervisor");
+    let error = outcome.expect_err("a failed task is an error exit");
+    assert!(
+        error.starts_with("webhook certificate: cannot load the webhook certificate: read /nonexistent/serving-certs/tls.crt"),
+        "{error}"
+    );
+}
