@@ -6,7 +6,7 @@
 
 use crate::metrics::{KindLabel, Metrics};
 use futures::{Stream, StreamExt};
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
@@ -49,10 +49,7 @@ impl Caches {
         let config = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
         for kind in kinds {
             let resource: ApiResource = kind.api_resource();
-            let api: Api<DynamicObject> = match namespace {
-                Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-                None => Api::all_with(client.clone(), &resource),
-            };
+            let api = crate::client::dynamic_api(client, namespace, &resource);
             let writer = Writer::new(resource.clone());
             stores.insert(*kind, writer.as_reader());
             // managedFields are often the largest part of an object and never read here.

@@ -35,3 +35,16 @@ pub async fn client(path: Option<&Path>, metrics: &Arc<Metrics>) -> Result<kube:
         .with_layer(&ApiMetricsLayer::new(metrics.clone()))
         .build())
 }
+
+/// A dynamic API for `resource` in `namespace`, or across all namespaces (and for
+/// cluster-scoped kinds) with `None`.
+pub fn dynamic_api(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    resource: &kube::api::ApiResource,
+) -> kube::api::Api<kube::api::DynamicObject> {
+    match namespace {
+        Some(ns) => kube::api::Api::namespaced_with(client.clone(), ns, resource),
+        None => kube::api::Api::all_with(client.clone(), resource),
+    }
+}

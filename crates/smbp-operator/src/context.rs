@@ -6,7 +6,7 @@ use crate::cache::{Caches, Feed};
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::probe::ApiProbe;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -127,10 +127,7 @@ impl Context {
         let namespace = settings.namespace.as_deref();
         let (caches, feeds) = Caches::new(&client, namespace, cached, &metrics);
         let resource = ApiResource::erase::<BigPeer>(&());
-        let api: Api<DynamicObject> = match namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-            None => Api::all_with(client.clone(), &resource),
-        };
+        let api = crate::client::dynamic_api(&client, namespace, &resource);
         let writer = Writer::new(resource.clone());
         let bigpeers = writer.as_reader();
         let bigpeers_listed = Arc::new(AtomicBool::new(false));

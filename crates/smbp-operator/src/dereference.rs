@@ -7,7 +7,7 @@
 use crate::context::Context;
 use crate::error::{Error, Result, is_not_found};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, GroupVersionKind};
 use serde_json::Value;
 use smbp_api::v1alpha1::{BigPeer, IssuerKind, KafkaAuthentication};
 use smbp_core::build::{Names, Observed, OptionalApi};
@@ -219,10 +219,7 @@ pub async fn get_dynamic(
     name: &str,
 ) -> Result<Option<Value>> {
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
-        None => Api::all_with(ctx.client.clone(), &resource),
-    };
+    let api = crate::client::dynamic_api(&ctx.client, namespace, &resource);
     match api.get(name).await {
         Ok(object) => serde_json::to_value(object)
             .map(Some)

@@ -17,7 +17,10 @@ use smbp_operator::webhook::certs::{CertSource, SelfManaged};
 use smbp_sim::{SimHandle, ThirdPartyCrds};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{WAIT, create, eventually, spec, test_settings};
+use support::{
+    WAIT, bigpeer_api, create, create_kafka, create_namespace, eventually, free_port, spec,
+    test_settings,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
@@ -117,32 +120,16 @@ async fn lease_holder(sim: &SimHandle) -> Option<String> {
         .and_then(|s| s.holder_identity)
 }
 
-async fn namespace(sim: &SimHandle, name: &str) {
-    create(
-        &sim.dynamic_api("v1", "Namespace", "namespaces", None),
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-    )
-    .await;
-}
-
+/// A namespace with a Kafka `log` and BigPeer `name` on it.
 async fn kafka_and_bigpeer(sim: &SimHandle, ns: &str, name: &str) {
-    namespace(sim, ns).await;
+    create_namespace(sim, ns).await;
+    create_kafka(sim, ns, "log").await;
     create(
-        &sim.dynamic_api("kafka.strimzi.io/v1", "Kafka", "kafkas", Some(ns)),
-        json!({"apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": "log"},
-            "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}}),
-    )
-    .await;
-    create(
-        &bigpeers(sim, ns),
+        &bigpeer_api(sim, ns),
         json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer", "metadata": {"name": name},
             "spec": spec("log", None, json!({}))}),
     )
     .await;
-}
-
-fn bigpeers(sim: &SimHandle, ns: &str) -> Api<kube::api::DynamicObject> {
-    sim.dynamic_api("smbp.dev/v1alpha1", "BigPeer", "bigpeers", Some(ns))
 }
 
 /// GETs `path` from the server at `addr`; returns the status code and body.
@@ -164,7 +151,7 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_of_two_instances_leads_and_the_other_takes_over_within_the_lease_duration() {
     let sim = support::cluster(ThirdPartyCrds::all()).await;
-    namespace(&sim, OPERATOR_NS).await;
+    create_namespace(&sim, OPERATOR_NS).await;
     let names = ["operator-a", "operator-b"];
     let mut instances = Vec::new();
     for name in names {
@@ -223,7 +210,7 @@ async fn one_of_two_instances_leads_and_the_other_takes_over_within_the_lease_du
     assert_eq!(lease_holder(&sim).await.as_deref(), Some(names[follower]));
     // The new leader reconciles: a spec change reaches the status.
     let before = instances[follower].reconciles();
-    bigpeers(&sim, "edge")
+    bigpeer_api(&sim, "edge")
         .patch(
             "peer",
             &PatchParams::default(),
@@ -232,7 +219,7 @@ async fn one_of_two_instances_leads_and_the_other_takes_over_within_the_lease_du
         .await
         .expect("patch");
     eventually("the new leader reconciles the change", WAIT, || async {
-        let object = bigpeers(&sim, "edge").get("peer").await.ok()?;
+        let object = bigpeer_api(&sim, "edge").get("peer").await.ok()?;
         let value = serde_json::to_value(object).ok()?;
         (value["status"]["observedGeneration"] == value["metadata"]["generation"]
             && instances[follower].reconciles() > before)
@@ -405,15 +392,12 @@ async fn send(
 async fn the_cluster_calls_the_webhook_over_https_which_denies_a_bad_upgrade_and_warns_of_a_missing_issuer()
  {
     let sim = support::cluster(ThirdPartyCrds::all()).await;
-    namespace(&sim, OPERATOR_NS).await;
-    namespace(&sim, "hooks").await;
+    create_namespace(&sim, OPERATOR_NS).await;
+    create_namespace(&sim, "hooks").await;
     // The operator's own controller watches another namespace: this test writes the BigPeer's
     // status by hand (the release its pods run) and must not have it overwritten.
-    namespace(&sim, "idle").await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("addr").port()
-    };
+    create_namespace(&sim, "idle").await;
+    let port = free_port();
     let url = format!("https://127.0.0.1:{port}/validate-bigpeer");
     // Installed without a caBundle: the operator fills it in.
     install_webhook_configuration(&sim, webhook_configuration(&url, None)).await;
@@ -465,7 +449,7 @@ async fn the_cluster_calls_the_webhook_over_https_which_denies_a_bad_upgrade_and
 
     // The pods run 1.3.2; 1.4.0 was withdrawn. The CRD's rules cannot know that: the webhook
     // refuses it and spells out every allowed path.
-    bigpeers(&sim, "hooks")
+    bigpeer_api(&sim, "hooks")
         .patch_status(
             "peer",
             &PatchParams::default(),
@@ -513,10 +497,7 @@ async fn with_the_webhook_down_and_failure_policy_ignore_bigpeers_can_still_be_c
 {
     let env = support::Env::start(ThirdPartyCrds::all()).await;
     // Nothing listens on this port: every call to the webhook fails.
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     use base64::Engine;
     let bundle = base64::engine::general_purpose::STANDARD.encode(env.sim.ca().cert_pem());
     install_webhook_configuration(
@@ -531,7 +512,7 @@ async fn with_the_webhook_down_and_failure_policy_ignore_bigpeers_can_still_be_c
     // The operator adds its finalizer (an update the webhook would see) ...
     eventually("the finalizer", WAIT, || async {
         let object =
-            serde_json::to_value(bigpeers(&env.sim, "down").get("peer").await.ok()?).ok()?;
+            serde_json::to_value(bigpeer_api(&env.sim, "down").get("peer").await.ok()?).ok()?;
         object["metadata"]["finalizers"]
             .as_array()
             .filter(|f| !f.is_empty())
@@ -539,12 +520,12 @@ async fn with_the_webhook_down_and_failure_policy_ignore_bigpeers_can_still_be_c
     })
     .await;
     // ... and removes it on delete, with the webhook still down.
-    bigpeers(&env.sim, "down")
+    bigpeer_api(&env.sim, "down")
         .delete("peer", &DeleteParams::default())
         .await
         .expect("delete");
     eventually("the BigPeer is gone", WAIT, || async {
-        bigpeers(&env.sim, "down")
+        bigpeer_api(&env.sim, "down")
             .get_opt("peer")
             .await
             .ok()?
@@ -557,7 +538,7 @@ async fn with_the_webhook_down_and_failure_policy_ignore_bigpeers_can_still_be_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_binary_on_sigterm_finishes_releases_the_lease_and_exits_zero_with_json_logs() {
     let sim = support::cluster(ThirdPartyCrds::all()).await;
-    namespace(&sim, OPERATOR_NS).await;
+    create_namespace(&sim, OPERATOR_NS).await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
         .args(["run", "--kubeconfig"])
         .arg(sim.kubeconfig_path())
@@ -584,7 +565,7 @@ async fn the_binary_on_sigterm_finishes_releases_the_lease_and_exits_zero_with_j
     .await;
     kafka_and_bigpeer(&sim, "bin", "peer").await;
     eventually("a status from the binary", WAIT, || async {
-        let object = serde_json::to_value(bigpeers(&sim, "bin").get("peer").await.ok()?).ok()?;
+        let object = serde_json::to_value(bigpeer_api(&sim, "bin").get("peer").await.ok()?).ok()?;
         object["status"]["observedGeneration"].as_i64().map(|_| ())
     })
     .await;

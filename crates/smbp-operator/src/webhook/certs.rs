@@ -12,7 +12,6 @@
 //! Either way the certificate is swapped into the running TLS server without a restart.
 
 use crate::metrics::Metrics;
-use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
@@ -324,7 +323,6 @@ impl CaManager {
 
     /// Writes the bundle into every webhook of the configuration, when it differs.
     async fn patch_bundle(&self, name: &str, bundle_pem: &str) -> Result<(), String> {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(bundle_pem);
         let Some(mut configuration) = self
             .configurations
             .get_opt(name)
@@ -354,7 +352,11 @@ impl CaManager {
                 .await
             {
                 Ok(_) => {
-                    tracing::info!(configuration = name, bundle = %encoded.len(), "patched the webhook caBundle")
+                    tracing::info!(
+                        configuration = name,
+                        bundle_bytes = bundle_pem.len(),
+                        "patched the webhook caBundle"
+                    )
                 }
                 // Another replica patched it meanwhile; the next round compares again.
                 Err(kube::Error::Api(status)) if status.code == 409 => {}

@@ -4,7 +4,7 @@
 //! API server busy) becomes a warning: the webhook never refuses a write because it could not
 //! look.
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ApiResource, GroupVersionKind, ListParams};
 use smbp_api::v1alpha1::{BigPeer, BigPeerSpec, IssuerKind};
 use smbp_core::admission::Neighbour;
 
@@ -26,10 +26,7 @@ pub async fn find(client: &kube::Client, namespace: &str, name: &str, spec: &Big
     let mut warnings = Vec::new();
     for reference in references(namespace, spec) {
         let resource = ApiResource::from_gvk(&reference.gvk);
-        let api: Api<DynamicObject> = match &reference.namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-            None => Api::all_with(client.clone(), &resource),
-        };
+        let api = crate::client::dynamic_api(client, reference.namespace.as_deref(), &resource);
         let what = match &reference.namespace {
             Some(ns) => format!("{} {ns}/{}", reference.gvk.kind, reference.name),
             None => format!("{} {}", reference.gvk.kind, reference.name),

@@ -88,23 +88,17 @@ impl Env {
 
     /// The BigPeer API of `namespace`.
     pub fn bigpeers(&self, namespace: &str) -> Api<DynamicObject> {
-        self.api("smbp.dev/v1alpha1", "BigPeer", "bigpeers", namespace)
+        bigpeer_api(&self.sim, namespace)
     }
 
     /// Creates a namespace.
     pub async fn namespace(&self, name: &str) {
-        create(
-            &self.api("v1", "Namespace", "namespaces", ""),
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-        )
-        .await;
+        create_namespace(&self.sim, name).await;
     }
 
     /// Creates a Strimzi Kafka cluster with a TLS listener.
     pub async fn kafka(&self, namespace: &str, name: &str) {
-        create(&self.api("kafka.strimzi.io/v1", "Kafka", "kafkas", namespace), json!({
-            "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": name},
-            "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
+        create_kafka(&self.sim, namespace, name).await;
     }
 
     /// Creates a self-signed cert-manager Issuer.
@@ -259,6 +253,33 @@ async fn spawn_operator(sim: &SimHandle, settings: Settings) -> Running {
         },
     ));
     (operator, stop, task)
+}
+
+/// The BigPeer API of `namespace`.
+pub fn bigpeer_api(sim: &SimHandle, namespace: &str) -> Api<DynamicObject> {
+    sim.dynamic_api("smbp.dev/v1alpha1", "BigPeer", "bigpeers", Some(namespace))
+}
+
+/// Creates a namespace.
+pub async fn create_namespace(sim: &SimHandle, name: &str) {
+    create(
+        &sim.dynamic_api("v1", "Namespace", "namespaces", None),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+    )
+    .await;
+}
+
+/// Creates a Strimzi Kafka cluster with a TLS listener.
+pub async fn create_kafka(sim: &SimHandle, namespace: &str, name: &str) {
+    create(&sim.dynamic_api("kafka.strimzi.io/v1", "Kafka", "kafkas", Some(namespace)), json!({
+        "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": name},
+        "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
+}
+
+/// A loopback port nothing listens on (bound and released at once).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("addr").port()
 }
 
 /// Creates an object from JSON.
