@@ -31,7 +31,9 @@ pub struct SecuritySpec {
 
     /// The service account the pods run as.
     #[serde(default)]
-    #[schemars(extend("default" = {}))]
+    // The default is written out in full: kube-apiserver checks a default against the CEL rules
+    // as written, before nested defaults apply, so `{}` would fail `self.create`.
+    #[schemars(extend("default" = {"create": true}))]
     pub service_account: ServiceAccountSpec,
 }
 

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.httpPort != self.metricsPort && self.httpPort != self.peerPort && self.metricsPort != self.peerPort")
-    .message("spec.workload ports must differ: httpPort, metricsPort and peerPort each need their own number")
-    .reason(Reason::FieldValueDuplicate))]
+    .message("spec.workload ports must differ: httpPort, metricsPort and peerPort each need their own number"))]
 pub struct WorkloadContract {
     /// Port of the sync and API endpoint. Defaults to 8080.
     #[serde(default = "crate::defaults::http_port")]
