@@ -77,12 +77,27 @@ pub fn review(request: &Request<'_>) -> Verdict {
         }
     }
     check_exposure(request, &mut verdict);
+    check_tls_removal(request, &mut verdict);
     for (field, missing) in &request.missing {
         verdict.warnings.push(format!(
             "{field}: {missing}; the BigPeer waits for it (create it, or fix the reference)"
         ));
     }
     verdict
+}
+
+/// A change that removes `spec.tls` from a BigPeer that had it: allowed (plain-text serving is a
+/// valid choice) but warned, because the pods then roll to serve without TLS and devices that
+/// pinned HTTPS fail. Server-side apply drops the whole section when a manifest omits it, so
+/// this is often an accident.
+fn check_tls_removal(request: &Request<'_>, verdict: &mut Verdict) {
+    if request.spec.tls.is_none() && request.old_spec.is_some_and(|old| old.tls.is_some()) {
+        verdict.warnings.push(
+            "spec.tls: this change removes TLS: the pods will roll to serve plain HTTP and \
+             clients that connect with TLS will fail; put spec.tls back if this was not intended"
+                .to_string(),
+        );
+    }
 }
 
 /// A refused version change with every upgrade that is allowed from the running release.
@@ -209,6 +224,32 @@ mod tests {
             missing: Vec::new(),
             neighbours: Vec::new(),
         }
+    }
+
+    #[test]
+    fn removing_tls_from_a_bigpeer_that_had_it_is_warned_not_denied() {
+        let tls = json!({"tls": {"secretRef": {"name": "cert"}}});
+        let with_tls = spec(tls.clone());
+        let without = spec(json!({}));
+        let verdict = review(&request(&without, Some(&with_tls), Some("1.5.1")));
+        assert!(verdict.allowed(), "{verdict:?}");
+        assert!(
+            verdict
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("spec.tls: this change removes TLS")),
+            "{verdict:?}"
+        );
+        let kept = review(&request(&with_tls, Some(&with_tls), Some("1.5.1")));
+        assert!(
+            !kept.warnings.iter().any(|w| w.starts_with("spec.tls")),
+            "{kept:?}"
+        );
+        let created = review(&request(&without, None, None));
+        assert!(
+            !created.warnings.iter().any(|w| w.starts_with("spec.tls")),
+            "{created:?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,12 @@ use tracing::Instrument;
 /// Reconciles one BigPeer (watched as a dynamic object, so one that does not decode is reported
 /// on instead of stopping the watch).
 pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    if !ctx.caches.ready() {
+        // Right after a start the BigPeers arrive before the children's first lists: a reconcile
+        // now would see no children and apply every one again (false `ChildrenCreated` Events
+        // and writes for BigPeers that are as desired). Wait for the caches; nothing is written.
+        return Ok(Action::requeue(CACHES_FILLING_RETRY));
+    }
     let key = object_key(&object);
     let span = tracing::info_span!("reconcile", bigpeer = %key);
     let metrics = &ctx.metrics;
@@ -79,6 +85,9 @@ fn bigpeer_api(ctx: &Context, namespace: &str) -> Api<DynamicObject> {
         &ApiResource::erase::<BigPeer>(&()),
     )
 }
+
+/// How soon a reconcile that found the child caches still filling looks again.
+const CACHES_FILLING_RETRY: Duration = Duration::from_millis(200);
 
 /// Reconciles one BigPeer; returns when to look again (`None`: on the next change only).
 async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Option<Duration>> {

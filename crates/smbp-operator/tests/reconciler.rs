@@ -29,7 +29,7 @@ fn owned_by_bigpeer(object: &Value, uid: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bigpeer_gets_ready_with_every_child_and_a_quiet_reconcile_writes_nothing() {
-    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    let mut env = env_with_dependencies(ThirdPartyCrds::all()).await;
     env.issuer(NS, "selfsigned").await;
     create_gateway(&env).await;
     env.create_bigpeer(NS, "edge", spec("events", Some("selfsigned"), json!({
@@ -139,13 +139,31 @@ async fn a_bigpeer_gets_ready_with_every_child_and_a_quiet_reconcile_writes_noth
 
     // Settled: further reconciles (the resync is 2 s here) read but never write.
     env.reconciles(1).await;
+    assert_quiet(&env, "a reconcile with nothing to change").await;
+
+    // A restarted operator (no caches, no memory) writes nothing either: no child re-applied,
+    // no Event, no status.
+    // Its StatefulSet cache fills late (the first lists fail), as at scale on a busy apiserver.
+    env.stop_operator().await;
+    env.sim.faults().inject(smbp_sim::FaultRule {
+        verb: Some("list".into()),
+        resource: Some("statefulsets".into()),
+        code: 500,
+        count: Some(2),
+    });
+    env.start_operator().await;
+    assert_quiet(&env, "an operator restart").await;
+}
+
+/// Asserts that three more reconciles make no write at all.
+async fn assert_quiet(env: &Env, what: &str) {
     let before = env.operator_writes();
     let snapshot = env.operator_writes_by_resource();
     env.reconciles(3).await;
     assert_eq!(
         env.operator_writes(),
         before,
-        "a reconcile with nothing to change wrote: before {snapshot:?}, after {:?}",
+        "{what} wrote: before {snapshot:?}, after {:?}",
         env.operator_writes_by_resource()
     );
 }
