@@ -194,7 +194,6 @@ fn check_child(child: &Child, bigpeer: &BigPeer) -> Result<(), TestCaseError> {
         "app.kubernetes.io/component",
         "app.kubernetes.io/managed-by",
         "app.kubernetes.io/part-of",
-        "app.kubernetes.io/version",
     ] {
         prop_assert!(
             labels.get(label).is_some_and(Value::is_string),
@@ -203,6 +202,13 @@ fn check_child(child: &Child, bigpeer: &BigPeer) -> Result<(), TestCaseError> {
             label
         );
     }
+    // The version is a pod's (the release it runs), never a child's: an upgrade's start must not
+    // rewrite every child.
+    prop_assert!(
+        labels.get("app.kubernetes.io/version").is_none(),
+        "{} carries a version label",
+        child.name
+    );
     let own_namespace = bigpeer.metadata.namespace.as_deref() == Some(child.namespace.as_str());
     if own_namespace {
         let owner = &meta["ownerReferences"][0];

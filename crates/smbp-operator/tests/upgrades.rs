@@ -201,10 +201,31 @@ impl Watch {
 async fn a_patch_upgrade_migrates_rolls_the_store_one_pod_at_a_time_and_completes() {
     let env = running("1.5.0", json!({})).await;
     let before = store_pods(&env).await;
+    let writes_before = env.operator_writes_by_resource();
     let watch = Watch::start(&env);
     env.patch_spec(NS, NAME, json!({"version": "1.5.1"})).await;
     let done = phase(&env, "Completed").await;
     let (jobs, fewest_ready) = watch.stop();
+    // Only the workloads, their migration Jobs, the status and Events were written: an upgrade
+    // rewrites no Service, policy or other child.
+    let written: BTreeSet<String> = env
+        .operator_writes_by_resource()
+        .into_iter()
+        .filter(|w| !writes_before.contains(w))
+        .map(|(_, resource, _)| resource)
+        .collect();
+    let rollout = [
+        "statefulsets",
+        "deployments",
+        "jobs",
+        "bigpeers/status",
+        "events",
+        "pods",
+    ];
+    assert!(
+        written.iter().all(|r| rollout.contains(&r.as_str())),
+        "the upgrade wrote {written:?}"
+    );
 
     assert_eq!(done["status"]["version"]["current"], "1.5.1");
     assert_eq!(done["status"]["version"]["image"], image("1.5.1"));

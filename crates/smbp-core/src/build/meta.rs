@@ -76,12 +76,13 @@ impl<'a> Context<'a> {
         ])
     }
 
-    /// Every standard label of a `component` object.
+    /// Every standard label of a `component` object. [`VERSION_LABEL`] is only on pods (the
+    /// release each one runs): on the other children it would name the desired version while
+    /// the old one still runs, and an upgrade's start would rewrite every child for it.
     pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
         let mut labels = self.selector(component);
         labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
         labels.insert("app.kubernetes.io/part-of".into(), PART_OF.into());
-        labels.insert(VERSION_LABEL.into(), self.bigpeer.spec.version.clone());
         labels
     }
 
