@@ -7,6 +7,7 @@
 
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
+use crate::refusals;
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
 };
@@ -53,6 +54,12 @@ pub enum Outcome {
     Recreating,
     /// Its API is not installed; not applied.
     ApiMissing(OptionalApi),
+    /// The API server refused it (now, or earlier and its backoff has not passed), with its
+    /// message; `news` when this refusal was not reported before.
+    Refused {
+        /// Whether this refusal (or its message) is new.
+        news: bool,
+    },
 }
 
 /// Lists the live children of the BigPeer `namespace/instance`: every kind in its namespace, and
@@ -149,6 +156,7 @@ pub async fn apply(
             .unwrap_or_else(|e| e.into_inner())
             .contains(&(object_id(&key), hash.clone()));
         if same_hash && (normalized || contains(existing, &child.object)) {
+            ctx.refusals.accepted(&key);
             Stats::count(&ctx.stats.unchanged);
             return Ok(Outcome::Unchanged);
         }
@@ -160,17 +168,31 @@ pub async fn apply(
         }
     }
     let created = existing.is_none();
+    let now = std::time::Instant::now();
+    if ctx.refusals.holding(&key, &hash, now).is_some() {
+        return Ok(Outcome::Refused { news: false });
+    }
     let api = dynamic_api(ctx, child.kind, &child.namespace);
     let params = PatchParams::apply(MANAGED_BY).force();
-    let applied = api
+    let applied = match api
         .patch(&child.name, &params, &Patch::Apply(&child.object))
         .await
-        .map_err(|e| {
-            Error::kube(
+    {
+        Ok(applied) => applied,
+        Err(e) if refusals::is_refusal(&e) => {
+            let message = refusals::message(&e);
+            tracing::warn!(kind = ?child.kind, name = %child.name, %message, "child refused");
+            let news = ctx.refusals.refused(key, &hash, message, now);
+            return Ok(Outcome::Refused { news });
+        }
+        Err(e) => {
+            return Err(Error::kube(
                 format!("apply {:?} {}/{}", child.kind, child.namespace, child.name),
                 e,
-            )
-        })?;
+            ));
+        }
+    };
+    ctx.refusals.accepted(&key);
     let applied = to_value(&applied)?;
     if !contains(&applied, &child.object) {
         // The server stores some value in another form than it was sent; remember that this

@@ -6,6 +6,7 @@ use crate::cache::{Caches, Feed};
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::probe::ApiProbe;
+use crate::refusals::Refusals;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store, store::Writer};
@@ -85,6 +86,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Per-object retry delays.
     pub backoff: Backoff,
+    /// Children the API server refused, held back for their own backoff.
+    pub refusals: Refusals,
     /// The clock of condition timestamps.
     pub clock: SharedClock,
     /// The settings.
@@ -147,6 +150,7 @@ impl Context {
             apis,
             recorder: Recorder::new(client.clone(), reporter),
             backoff: Backoff::new(settings.backoff.0, settings.backoff.1),
+            refusals: Refusals::new(settings.backoff.0, settings.backoff.1),
             client,
             clock,
             settings,

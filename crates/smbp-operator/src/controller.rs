@@ -1,6 +1,6 @@
 //! The BigPeer controller: kube-runtime's `Controller` over BigPeers (as dynamic objects, so an
-//! undecodable one is reported on instead of breaking the watch) and the built-in kinds it owns,
-//! with the per-object backoff as error policy.
+//! undecodable one is reported on instead of breaking the watch), the kinds it owns and the TLS
+//! Secrets its BigPeers mount, with the per-object backoff as error policy.
 
 use crate::clock::SharedClock;
 use crate::context::{Context, Settings};
@@ -8,6 +8,7 @@ use crate::error::{Category, Error};
 use crate::events;
 use crate::metrics::Metrics;
 use crate::reconcile::{object_key, reconcile};
+use crate::triggers;
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::controller::{Action, Config, Controller};
@@ -64,6 +65,10 @@ fn controller(ctx: &Context) -> Controller<DynamicObject> {
     for (kind, feed) in feeds {
         controller = controller.owns_stream_with(feed, kind.api_resource());
     }
+    let bigpeer_store = ctx.bigpeers.clone();
+    controller = controller.watches_stream(triggers::tls_secrets(ctx), move |secret| {
+        triggers::bigpeers_mounting(&bigpeer_store, &secret)
+    });
     controller.with_config(Config::default().concurrency(ctx.settings.concurrency))
 }
 

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::finalizer;
 use crate::status::{self, Inputs, STATUS_MANAGER};
+use crate::tls_hold;
 use crate::upgrade;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
@@ -165,6 +166,8 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
                 dereferenced: None,
                 installed: &BTreeSet::new(),
                 recreating: false,
+                refused: &[],
+                missing: &[],
                 upgrade: None,
                 now: ctx.clock.now(),
             });
@@ -178,7 +181,8 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         .installed()
         .await
         .map_err(|e| Error::kube("probe optional APIs", e))?;
-    let dereferenced = dereference::dereference(ctx, &bigpeer, &installed).await?;
+    let mut dereferenced = dereference::dereference(ctx, &bigpeer, &installed).await?;
+    let held = tls_hold::hold_for_certificate(&ctx.caches, &bigpeer, &mut dereferenced.observed);
     let world = if upgrade::needs_world(&bigpeer) {
         upgrade::observe(ctx, &bigpeer, &installed).await?
     } else {
@@ -223,7 +227,13 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
     let only = (!full).then_some(&desired);
     let mut live = apply::list_live(ctx, &ns, &name, &extra_namespaces, &installed, only).await?;
 
-    let (changes, recreating, apply_error) = apply_all(ctx, &children, &mut live, &installed).await;
+    // Workloads held for their first certificate are not applied, and not missing either.
+    let held_back = |c: &builder::Child| {
+        held.contains(&c.kind) && live.get(c.kind, &c.namespace, &c.name).is_none()
+    };
+    let (waiting, to_apply): (Vec<_>, Vec<_>) = children.iter().cloned().partition(held_back);
+    let applied = apply_all(ctx, &to_apply, &mut live, &installed).await;
+    let (changes, recreating) = (&applied.changes, applied.recreating);
     // A size change is a new generation; the status only moves to it once this succeeded, so a
     // failed expansion is retried. Otherwise the claims are not listed at all.
     let store_changed = changes
@@ -245,7 +255,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
     let uid = bigpeer.metadata.uid.clone().unwrap_or_default();
     let pruned = if full {
         let pruned = apply::prune(ctx, &live, &desired, &ns, &uid).await?;
-        if apply_error.is_none() {
+        if applied.first_error.is_none() {
             ctx.pruned
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -255,7 +265,18 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
     } else {
         Vec::new()
     };
-    report_changes(ctx, &reference, &changes, &pruned).await;
+    report_changes(ctx, &reference, changes, &pruned).await;
+    for refusal in &applied.new_refusals {
+        let note = format!("the API server refused {refusal}");
+        events::publish(ctx, &reference, true, "ChildRefused", "Apply", note).await;
+    }
+    let missing = missing_children(&to_apply, &live, &installed);
+    if !waiting.is_empty() {
+        tracing::debug!(
+            held = waiting.len(),
+            "workloads wait for the first certificate"
+        );
+    }
 
     let computed = status::compute(&Inputs {
         bigpeer: &bigpeer,
@@ -264,6 +285,8 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         dereferenced: Some(&dereferenced),
         installed: &installed,
         recreating,
+        refused: &applied.refused,
+        missing: &missing,
         upgrade: Some(&decision),
         now: ctx.clock.now(),
     });
@@ -274,7 +297,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
     write_status(ctx, &api, &bigpeer, computed, &reference).await?;
     // Only once the status holds the decision: its Events, and the retry annotation's removal.
     upgrade::act(ctx, &bigpeer, &decision, &reference).await?;
-    if let Some(error) = apply_error {
+    if let Some(error) = applied.first_error {
         return Err(error);
     }
     let settled = if ready && !recreating {
@@ -282,7 +305,33 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
     } else {
         ctx.settings.not_ready_requeue
     };
-    Ok(Some(decision.requeue.map_or(settled, |r| r.min(settled))))
+    // A refused child is tried again when its own backoff ends, not before.
+    let retry = ctx
+        .refusals
+        .next_retry(&applied.refused_keys)
+        .map(|at| at.saturating_duration_since(std::time::Instant::now()));
+    let next = [decision.requeue, retry]
+        .into_iter()
+        .flatten()
+        .fold(settled, Duration::min);
+    Ok(Some(next))
+}
+
+/// What applying every child did.
+#[derive(Default)]
+struct Applied {
+    /// The children created, updated or being recreated, as `Kind name`.
+    changes: Vec<(Outcome, String)>,
+    /// Whether the StatefulSet is being recreated.
+    recreating: bool,
+    /// The children the API server refused.
+    refused: Vec<status::RefusedChild>,
+    /// Refusals not reported before.
+    new_refusals: Vec<String>,
+    /// The keys of the refused children (for the retry time).
+    refused_keys: Vec<ChildKey>,
+    /// The first error that is worth a retry.
+    first_error: Option<Error>,
 }
 
 /// Applies every child. An error on one child does not stop the others (one broken part never
@@ -292,24 +341,55 @@ async fn apply_all(
     children: &[builder::Child],
     live: &mut apply::Live,
     installed: &BTreeSet<smbp_core::build::OptionalApi>,
-) -> (Vec<(Outcome, String)>, bool, Option<Error>) {
-    let mut changes = Vec::new();
-    let mut recreating = false;
-    let mut first_error = None;
+) -> Applied {
+    let mut applied = Applied::default();
     for child in children {
+        let what = format!("{} {}", kind_name(child.kind), child.name);
         match apply::apply(ctx, child, live, installed).await {
             Ok(Outcome::Unchanged | Outcome::ApiMissing(_)) => {}
+            Ok(Outcome::Refused { news }) => {
+                let key = (child.kind, child.namespace.clone(), child.name.clone());
+                let message = ctx.refusals.message(&key).unwrap_or_default();
+                if news {
+                    applied.new_refusals.push(format!("{what}: {message}"));
+                }
+                applied.refused.push(status::RefusedChild {
+                    kind: child.kind,
+                    name: child.name.clone(),
+                    message,
+                });
+                applied.refused_keys.push(key);
+            }
             Ok(outcome) => {
-                recreating |= outcome == Outcome::Recreating;
-                changes.push((outcome, format!("{} {}", kind_name(child.kind), child.name)));
+                applied.recreating |= outcome == Outcome::Recreating;
+                applied.changes.push((outcome, what));
             }
             Err(error) => {
                 tracing::warn!(%error, "apply failed");
-                first_error.get_or_insert(error);
+                applied.first_error.get_or_insert(error);
             }
         }
     }
-    (changes, recreating, first_error)
+    applied
+}
+
+/// The desired children that do not exist, as `Kind name` (children of APIs that are not
+/// installed excepted: their conditions say so).
+fn missing_children(
+    children: &[builder::Child],
+    live: &apply::Live,
+    installed: &BTreeSet<smbp_core::build::OptionalApi>,
+) -> Vec<String> {
+    children
+        .iter()
+        .filter(|c| {
+            c.kind
+                .optional_api()
+                .is_none_or(|api| installed.contains(&api))
+        })
+        .filter(|c| live.get(c.kind, &c.namespace, &c.name).is_none())
+        .map(|c| format!("{} {}", kind_name(c.kind), c.name))
+        .collect()
 }
 
 fn kind_name(kind: ChildKind) -> String {

@@ -588,3 +588,123 @@ async fn an_undecodable_bigpeer_is_reported_and_does_not_stop_the_others() {
         "{ready}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_child_is_the_users_problem_reported_without_an_endpoint_or_a_write_storm() {
+    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    // Every Service is refused (as an admission policy or a quota would refuse it).
+    env.sim.faults().inject(smbp_sim::FaultRule {
+        verb: Some("patch".into()),
+        resource: Some("services".into()),
+        code: 422,
+        count: None,
+    });
+    env.create_bigpeer(NS, "edge", spec("events", None, json!({})))
+        .await;
+    let ready = eventually("the refusal in Ready", WAIT, || async {
+        let bigpeer = env.get(&env.bigpeers(NS), "edge").await?;
+        let ready = bigpeer["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready" && c["reason"] == "ChildRefused")?
+            .clone();
+        Some((ready, bigpeer))
+    })
+    .await;
+    let (ready, bigpeer) = ready;
+    let message = ready["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the API server refused Service edge-")
+            && message.contains("injected by smbp-sim"),
+        "{message}"
+    );
+    let status = &bigpeer["status"];
+    assert!(status["endpoints"].get("service").is_none(), "{status}");
+    let exposure = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "ExposureReady")
+        .unwrap();
+    assert_eq!(exposure["reason"], "ChildRefused", "{exposure}");
+
+    // Pods becoming ready trigger reconciles, but each refused Service is sent again only when
+    // its own backoff (200 ms doubling, test settings) ends: at most 4 more tries each in 5 s.
+    let service_patches = || {
+        env.sim
+            .requests()
+            .total(|k| k.verb == "patch" && k.resource == "services")
+    };
+    let before = service_patches();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let tries = service_patches() - before;
+    assert!(tries <= 4 * 4, "{tries} Service patches in 5 s");
+
+    // Once the cluster accepts Services, the BigPeer becomes Ready with its endpoint.
+    env.sim.faults().clear();
+    env.condition(NS, "edge", "Ready", "True").await;
+    let bigpeer = env.get(&env.bigpeers(NS), "edge").await.unwrap();
+    assert_eq!(
+        bigpeer["status"]["endpoints"]["service"],
+        "edge-sync.shop.svc:8080"
+    );
+}
+
+/// The ControllerRevisions of the store and the ReplicaSets of the sync tier: one each when
+/// every pod was created once for its template.
+async fn pod_template_revisions(env: &Env) -> (usize, usize) {
+    let selector = "app.kubernetes.io/instance=edge";
+    let count = |api: kube::Api<kube::api::DynamicObject>| async move {
+        api.list(&kube::api::ListParams::default().labels(selector))
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    let revisions = env.api("apps/v1", "ControllerRevision", "controllerrevisions", NS);
+    let replicasets = env.api("apps/v1", "ReplicaSet", "replicasets", NS);
+    (count(revisions).await, count(replicasets).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_start_once_with_their_first_certificate_and_roll_promptly_on_a_new_one() {
+    // A long resync: only a watch can notice the renewed certificate within the test.
+    let env = Env::start_with(ThirdPartyCrds::all(), |s| {
+        s.resync = std::time::Duration::from_secs(600);
+        s.not_ready_requeue = std::time::Duration::from_secs(600);
+    })
+    .await;
+    env.namespace(NS).await;
+    env.kafka(NS, "events").await;
+    env.issuer(NS, "selfsigned").await;
+    let tls = json!({"tls": {"certManager": {"dnsNames": ["sync.example.com"]}}});
+    env.create_bigpeer(NS, "edge", spec("events", Some("selfsigned"), tls))
+        .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+    assert_eq!(
+        pod_template_revisions(&env).await,
+        (1, 1),
+        "the pods were created for one certificate and not rolled when it was issued"
+    );
+
+    // A renewed certificate (new data in the Secret) rolls the pods without waiting for a resync.
+    let secrets = env.api("v1", "Secret", "secrets", NS);
+    let renewed = json!({"data": {"tls.crt": "cmVuZXdlZA=="}});
+    secrets
+        .patch(
+            "edge-tls",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&renewed),
+        )
+        .await
+        .unwrap();
+    eventually(
+        "the pods to roll for the renewed certificate",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (revisions, replicasets) = pod_template_revisions(&env).await;
+            (revisions == 2 && replicasets == 2).then_some(())
+        },
+    )
+    .await;
+}

@@ -348,6 +348,15 @@ fn injected(code: u16, rt: &crate::resources::ResourceType, name: &str) -> ApiEr
             Some(json!({"retryAfterSeconds": 1})),
         ),
         409 => ApiError::conflict_modified(rt, name),
+        422 => ApiError::invalid(
+            rt,
+            name,
+            &[crate::error::Cause::new(
+                "FieldValueInvalid",
+                "metadata.name",
+                "Invalid value: \"injected\": injected by smbp-sim: the object is refused",
+            )],
+        ),
         code => ApiError::status(
             code,
             Some("InternalError"),

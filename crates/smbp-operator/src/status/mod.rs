@@ -8,13 +8,13 @@ use crate::dereference::{Dereferenced, Found};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde_json::Value;
-use smbp_api::v1alpha1::{
-    BigPeer, BigPeerStatus, ComponentStatus, Endpoints, ExternalEndpoint, Phase, ServiceType,
-    VersionStatus,
-};
+use smbp_api::v1alpha1::{BigPeer, BigPeerStatus, ComponentStatus, Phase, VersionStatus};
 use smbp_core::build::{ChildKind, Names, OptionalApi, ValidatedBigPeer};
 use smbp_core::upgrade::Decision;
 use std::collections::BTreeSet;
+
+mod exposure;
+use exposure::{exposure, exposure_refused};
 
 /// The field manager of status writes.
 pub const STATUS_MANAGER: &str = "smbp-operator-status";
@@ -28,6 +28,29 @@ pub const WAITING_REASONS: [&str; 6] = [
     "SecretPending",
     "RollingOut",
 ];
+
+/// A child the API server refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedChild {
+    /// Its kind.
+    pub kind: ChildKind,
+    /// Its name.
+    pub name: String,
+    /// The API server's message.
+    pub message: String,
+}
+
+impl RefusedChild {
+    /// `the API server refused Kind name: message`.
+    fn describe(&self) -> String {
+        format!(
+            "the API server refused {} {}: {}",
+            self.kind.api_resource().kind,
+            self.name,
+            self.message
+        )
+    }
+}
 
 /// Everything the status is computed from.
 pub struct Inputs<'a> {
@@ -43,6 +66,10 @@ pub struct Inputs<'a> {
     pub installed: &'a BTreeSet<OptionalApi>,
     /// Whether the store StatefulSet is being recreated (an immutable field changed).
     pub recreating: bool,
+    /// The children the API server refused.
+    pub refused: &'a [RefusedChild],
+    /// The desired children that do not exist (`Kind name`).
+    pub missing: &'a [String],
     /// What the upgrade state machine decided (unset when the spec is invalid).
     pub upgrade: Option<&'a Decision>,
     /// Now, for transition times.
@@ -142,7 +169,7 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
     conds.push(transaction_log(validated, deref, live, inputs.installed));
     conds.push(certificate(validated, deref, live));
     let (exposure, endpoints) = exposure(validated, live, inputs.installed);
-    conds.push(exposure);
+    conds.push(exposure_refused(inputs.refused).unwrap_or(exposure));
     conds.push(monitoring(validated, inputs.installed));
     let current = previous.version.as_ref().and_then(|v| v.current.clone());
     let decided = inputs.upgrade;
@@ -161,8 +188,10 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
             "no version change in progress",
         ),
     });
+    let children_problem = children_problem(inputs.refused, inputs.missing);
     let all_ready = available
         && complete
+        && children_problem.is_none()
         && conds
             .iter()
             .filter(|c| {
@@ -207,6 +236,8 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
             "AllComponentsReady",
             "every component is ready",
         )
+    } else if let Some(problem) = children_problem {
+        problem
     } else {
         cond(
             "Ready",
@@ -255,6 +286,22 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         endpoints: Some(endpoints),
         upgrade: decided.map_or(previous.upgrade, |d| d.status.clone()),
     }
+}
+
+/// `Ready=False` for children that the API server refused (`ChildRefused`, naming the first and
+/// its message) or that do not exist (`ChildMissing`); `None` when every child exists.
+fn children_problem(refused: &[RefusedChild], missing: &[String]) -> Option<Cond> {
+    let more = |n: usize| match n {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    if let Some(first) = refused.first() {
+        let message = format!("{}{}", first.describe(), more(refused.len()));
+        return Some(cond("Ready", false, "ChildRefused", message));
+    }
+    let first = missing.first()?;
+    let message = format!("{first} does not exist yet{}", more(missing.len()));
+    Some(cond("Ready", false, "ChildMissing", message))
 }
 
 /// Replica counts from a workload's status.
@@ -423,161 +470,6 @@ fn certificate(v: &ValidatedBigPeer, deref: Option<&Dereferenced>, live: &Live) 
     }
 }
 
-fn exposure(
-    v: &ValidatedBigPeer,
-    live: &Live,
-    installed: &BTreeSet<OptionalApi>,
-) -> (Cond, Endpoints) {
-    const T: &str = "ExposureReady";
-    let names = Names::new(&v.name);
-    let ns = v.namespace.as_str();
-    let port = v
-        .spec
-        .workload
-        .as_ref()
-        .map(|w| w.http_port)
-        .unwrap_or(8080);
-    let mut endpoints = Endpoints {
-        service: Some(format!("{}.{ns}.svc:{port}", names.sync())),
-        external: Vec::new(),
-    };
-    let mut waiting = Vec::new();
-    let network = v.spec.network.clone().unwrap_or_default();
-    let service = live.get(ChildKind::Service, ns, &names.sync());
-    let service_type = network
-        .service
-        .as_ref()
-        .map(|s| s.type_)
-        .unwrap_or_default();
-    match service_type {
-        ServiceType::LoadBalancer => {
-            let addresses = lb_addresses(service);
-            if addresses.is_empty() {
-                waiting.push(format!(
-                    "Service {} has no load balancer address yet",
-                    names.sync()
-                ));
-            }
-            endpoints
-                .external
-                .extend(addresses.into_iter().map(|a| ExternalEndpoint {
-                    source: "LoadBalancer".into(),
-                    address: format!("{a}:{port}"),
-                }));
-        }
-        ServiceType::NodePort => {
-            if let Some(node_port) = service
-                .and_then(|s| s.pointer("/spec/ports/0/nodePort"))
-                .and_then(Value::as_i64)
-            {
-                endpoints.external.push(ExternalEndpoint {
-                    source: "NodePort".into(),
-                    address: format!("<any node>:{node_port}"),
-                });
-            }
-        }
-        ServiceType::ClusterIP => {}
-    }
-    if let Some(ingress) = &network.ingress {
-        let object = live.get(ChildKind::Ingress, ns, &names.sync());
-        if lb_addresses(object).is_empty() {
-            waiting.push(format!(
-                "Ingress {} has no address from its ingress controller yet",
-                names.sync()
-            ));
-        }
-        let scheme = if ingress.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        endpoints
-            .external
-            .extend(ingress.hosts.iter().map(|h| ExternalEndpoint {
-                source: "Ingress".into(),
-                address: format!("{scheme}://{h}"),
-            }));
-    }
-    if let Some(gateway) = &network.gateway {
-        if !installed.contains(&OptionalApi::GatewayApi) {
-            let c = found_condition(
-                T,
-                &Found::ApiMissing(OptionalApi::GatewayApi),
-                "spec.network.gateway",
-            )
-            .expect("a missing API is a condition");
-            return (c, endpoints);
-        }
-        let kind = match gateway.route_kind {
-            smbp_api::v1alpha1::RouteKind::HTTPRoute => ChildKind::HttpRoute,
-            smbp_api::v1alpha1::RouteKind::GRPCRoute => ChildKind::GrpcRoute,
-        };
-        match live.get(kind, ns, &names.sync()).map(route_problem) {
-            None => waiting.push(format!("route {} is not created yet", names.sync())),
-            Some(Some((reason, message))) => return (cond(T, false, &reason, message), endpoints),
-            Some(None) => {
-                endpoints
-                    .external
-                    .extend(gateway.hostnames.iter().map(|h| ExternalEndpoint {
-                        source: "Gateway".into(),
-                        address: h.clone(),
-                    }))
-            }
-        }
-    }
-    let c = if waiting.is_empty() {
-        cond(T, true, "Exposed", "every configured exposure is ready")
-    } else {
-        cond(T, false, "AddressPending", waiting.join("; "))
-    };
-    (c, endpoints)
-}
-
-/// The first parent that has not accepted the route or cannot resolve its backend.
-fn route_problem(route: &Value) -> Option<(String, String)> {
-    let parents = route.pointer("/status/parents").and_then(Value::as_array);
-    let Some(parents) = parents.filter(|p| !p.is_empty()) else {
-        return Some((
-            "RoutePending".into(),
-            "no Gateway has reported on the route yet".into(),
-        ));
-    };
-    for parent in parents {
-        let gateway = parent
-            .pointer("/parentRef/name")
-            .and_then(Value::as_str)
-            .unwrap_or("?");
-        for c in parent["conditions"].as_array().into_iter().flatten() {
-            if (c["type"] == "Accepted" || c["type"] == "ResolvedRefs") && c["status"] != "True" {
-                let reason = c["reason"]
-                    .as_str()
-                    .unwrap_or("RouteNotAccepted")
-                    .to_string();
-                return Some((
-                    reason,
-                    format!("Gateway {gateway}: {}", c["message"].as_str().unwrap_or("")),
-                ));
-            }
-        }
-    }
-    None
-}
-
-fn lb_addresses(object: Option<&Value>) -> Vec<String> {
-    object
-        .and_then(|o| o.pointer("/status/loadBalancer/ingress"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|i| {
-            i["hostname"]
-                .as_str()
-                .or(i["ip"].as_str())
-                .map(str::to_string)
-        })
-        .collect()
-}
-
 fn monitoring(v: &ValidatedBigPeer, installed: &BTreeSet<OptionalApi>) -> Cond {
     const T: &str = "MonitoringReady";
     let Some(m) = &v.spec.monitoring else {
@@ -701,6 +593,8 @@ mod tests {
             dereferenced: None,
             installed: &BTreeSet::new(),
             recreating: false,
+            refused: &[],
+            missing: &[],
             upgrade: None,
             now,
         })
