@@ -666,9 +666,8 @@ async fn pod_template_revisions(env: &Env) -> (usize, usize) {
     (count(revisions).await, count(replicasets).await)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pods_start_once_with_their_first_certificate_and_roll_promptly_on_a_new_one() {
-    // A long resync: only a watch can notice the renewed certificate within the test.
+/// A cluster whose operator resyncs only every 10 minutes: only watches can trigger it in a test.
+async fn env_without_resync() -> Env {
     let env = Env::start_with(ThirdPartyCrds::all(), |s| {
         s.resync = std::time::Duration::from_secs(600);
         s.not_ready_requeue = std::time::Duration::from_secs(600);
@@ -676,6 +675,12 @@ async fn pods_start_once_with_their_first_certificate_and_roll_promptly_on_a_new
     .await;
     env.namespace(NS).await;
     env.kafka(NS, "events").await;
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_start_once_with_their_first_certificate() {
+    let env = env_without_resync().await;
     env.issuer(NS, "selfsigned").await;
     let tls = json!({"tls": {"certManager": {"dnsNames": ["sync.example.com"]}}});
     env.create_bigpeer(NS, "edge", spec("events", Some("selfsigned"), tls))
@@ -686,25 +691,34 @@ async fn pods_start_once_with_their_first_certificate_and_roll_promptly_on_a_new
         (1, 1),
         "the pods were created for one certificate and not rolled when it was issued"
     );
+}
 
-    // A renewed certificate (new data in the Secret) rolls the pods without waiting for a resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_in_the_users_secret_rolls_the_pods_promptly() {
+    let env = env_without_resync().await;
     let secrets = env.api("v1", "Secret", "secrets", NS);
-    let renewed = json!({"data": {"tls.crt": "cmVuZXdlZA=="}});
+    let secret = |crt: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "own-cert"},
+            "type": "kubernetes.io/tls", "data": {"tls.crt": crt, "tls.key": "a2V5"}})
+    };
+    support::create(&secrets, secret("Zmlyc3Q=")).await;
+    let tls = json!({"tls": {"secretRef": {"name": "own-cert"}}});
+    env.create_bigpeer(NS, "edge", spec("events", None, tls))
+        .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+    assert_eq!(pod_template_revisions(&env).await, (1, 1));
+
+    // The user rotates the certificate: the pods roll without waiting for a resync.
+    let rotated = json!({"data": {"tls.crt": "cm90YXRlZA=="}});
+    let params = kube::api::PatchParams::default();
     secrets
-        .patch(
-            "edge-tls",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&renewed),
-        )
+        .patch("own-cert", &params, &kube::api::Patch::Merge(&rotated))
         .await
         .unwrap();
     eventually(
-        "the pods to roll for the renewed certificate",
+        "the pods to roll for the rotated certificate",
         std::time::Duration::from_secs(20),
-        || async {
-            let (revisions, replicasets) = pod_template_revisions(&env).await;
-            (revisions == 2 && replicasets == 2).then_some(())
-        },
+        || async { (pod_template_revisions(&env).await == (2, 2)).then_some(()) },
     )
     .await;
 }
