@@ -155,7 +155,12 @@ pub async fn apply(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&(object_id(&key), hash.clone()));
-        if same_hash && (normalized || contains(existing, &child.object)) {
+        let as_stored = normalized
+            || contains(existing, &child.object)
+            || ctx
+                .dropped_fields
+                .matches(child.kind, existing, &child.object);
+        if same_hash && as_stored {
             ctx.refusals.accepted(&key);
             Stats::count(&ctx.stats.unchanged);
             return Ok(Outcome::Unchanged);
@@ -194,6 +199,8 @@ pub async fn apply(
     };
     ctx.refusals.accepted(&key);
     let applied = to_value(&applied)?;
+    ctx.dropped_fields
+        .matches(child.kind, &applied, &child.object);
     if !contains(&applied, &child.object) {
         // The server stores some value in another form than it was sent; remember that this
         // desired state is applied so it is not sent again on every reconcile.

@@ -88,6 +88,13 @@ pub struct Context {
     pub backoff: Backoff,
     /// Children the API server refused, held back for their own backoff.
     pub refusals: Refusals,
+    /// The last message reported per `namespace/name` and reason, so a standing problem is one
+    /// Event, not one per reconcile.
+    pub reported: Mutex<HashMap<(String, &'static str), String>>,
+    /// Feature-gated fields this cluster's API server drops.
+    pub dropped_fields: crate::gates::DroppedFields,
+    /// The BigPeers this process has reconciled (`namespace/name`), to tell a first look.
+    pub seen: Mutex<HashSet<String>>,
     /// The clock of condition timestamps.
     pub clock: SharedClock,
     /// The settings.
@@ -151,6 +158,9 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             backoff: Backoff::new(settings.backoff.0, settings.backoff.1),
             refusals: Refusals::new(settings.backoff.0, settings.backoff.1),
+            seen: Mutex::new(HashSet::new()),
+            dropped_fields: crate::gates::DroppedFields::default(),
+            reported: Mutex::new(HashMap::new()),
             client,
             clock,
             settings,
@@ -164,6 +174,18 @@ impl Context {
             bigpeers_listed,
             metrics,
         }
+    }
+
+    /// Whether `message` is news for `owner`'s `reason` (it differs from the last one reported),
+    /// remembering it.
+    pub fn is_news(&self, owner: &str, reason: &'static str, message: &str) -> bool {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (owner.to_string(), reason);
+        if reported.get(&key).is_some_and(|m| m == message) {
+            return false;
+        }
+        reported.insert(key, message.to_string());
+        true
     }
 
     /// Whether the BigPeer watch and every child cache have their first full list.

@@ -5,6 +5,7 @@
 use crate::apply::{self, ChildKey, Outcome};
 use crate::context::{Context, Stats};
 use crate::dereference;
+use crate::diagnose;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::finalizer;
@@ -168,6 +169,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
                 recreating: false,
                 refused: &[],
                 missing: &[],
+                pod_problems: &[],
                 upgrade: None,
                 now: ctx.clock.now(),
             });
@@ -270,7 +272,37 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         let note = format!("the API server refused {refusal}");
         events::publish(ctx, &reference, true, "ChildRefused", "Apply", note).await;
     }
+    for child in &to_apply {
+        let owner = format!("{ns}/{name}");
+        for note in ctx
+            .dropped_fields
+            .unreported(&owner, child.kind, &child.object)
+        {
+            events::publish(ctx, &reference, true, "FeatureUnavailable", "Apply", note).await;
+        }
+    }
     let missing = missing_children(&to_apply, &live, &installed);
+    let names = builder::Names::new(&name);
+    let pod_problems = diagnose::pod_problems(
+        ctx,
+        &ns,
+        &name,
+        live.get(ChildKind::StatefulSet, &ns, &names.store()),
+        live.get(ChildKind::Deployment, &ns, &names.sync()),
+    )
+    .await?;
+    let pods_note = pod_problems.join("; ");
+    if !pods_note.is_empty() && ctx.is_news(&format!("{ns}/{name}"), "PodsNotRunning", &pods_note) {
+        events::publish(
+            ctx,
+            &reference,
+            true,
+            "PodsNotRunning",
+            "Diagnose",
+            pods_note,
+        )
+        .await;
+    }
     if !waiting.is_empty() {
         tracing::debug!(
             held = waiting.len(),
@@ -287,6 +319,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         recreating,
         refused: &applied.refused,
         missing: &missing,
+        pod_problems: &pod_problems,
         upgrade: Some(&decision),
         now: ctx.clock.now(),
     });

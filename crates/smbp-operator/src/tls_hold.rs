@@ -78,7 +78,7 @@ mod tests {
         let mut bigpeer: BigPeer = serde_json::from_value(json!({
             "apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer",
             "metadata": {"name": "edge", "namespace": "shop"},
-            "spec": {"version": "1.6.1", "transactionLog": {"external": {"bootstrapServers": ["k:9092"]}}},
+            "spec": {"version": "1.6.1", "transactionLog": {"external": {"bootstrapServers": ["k:9092"], "topic": "log"}}},
         }))
         .unwrap();
         let mut observed = Observed::default();

@@ -233,6 +233,7 @@ pub async fn act(
             .map_err(|e| Error::kube(format!("remove {RETRY_ANNOTATION} from {ns}/{name}"), e))?;
     }
     record_finished(ctx, bigpeer, decision);
+    announce_resumed(ctx, bigpeer, reference).await;
     for event in &decision.events {
         Stats::count(&ctx.stats.upgrade_transitions);
         events::publish(
@@ -246,6 +247,35 @@ pub async fn act(
         .await;
     }
     Ok(())
+}
+
+/// `UpgradeResumed` on this process's first look at a BigPeer whose stored upgrade is under way:
+/// an operator restart (or a new leader) picks the upgrade up where the status says it was.
+async fn announce_resumed(ctx: &Context, bigpeer: &BigPeer, reference: &ObjectReference) {
+    let key = format!(
+        "{}/{}",
+        bigpeer.metadata.namespace.as_deref().unwrap_or_default(),
+        bigpeer.metadata.name.as_deref().unwrap_or_default()
+    );
+    let first_look = ctx
+        .seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key);
+    let stored = bigpeer.status.as_ref().and_then(|s| s.upgrade.as_ref());
+    let Some((phase, upgrade)) = stored.and_then(|u| Some((u.phase?, u))) else {
+        return;
+    };
+    if !first_look || phase.is_terminal() {
+        return;
+    }
+    let note = format!(
+        "resuming the upgrade from {} to {} at {} after an operator restart",
+        upgrade.from.as_deref().unwrap_or("?"),
+        upgrade.to.as_deref().unwrap_or("?"),
+        phase.as_str()
+    );
+    events::publish(ctx, reference, false, "UpgradeResumed", "Upgrade", note).await;
 }
 
 /// Observes the duration of an upgrade this decision finished (a new entry in its history).

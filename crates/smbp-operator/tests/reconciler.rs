@@ -353,11 +353,15 @@ async fn a_missing_issuer_or_kafka_is_reported_by_name_and_blocks_nothing_else()
         .condition(NS, "edge", "TransactionLogReady", "False")
         .await;
     assert_eq!(log["reason"], "KafkaNotFound", "{log}");
-    let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
-    eventually("the store is created anyway", WAIT, || async {
-        env.get(&statefulsets, "edge-store").await
+    // Everything but the pods is created; the workloads wait for their certificate (their pods
+    // mount it), so they start once, with it.
+    let services = env.api("v1", "Service", "services", NS);
+    eventually("the sync Service is created anyway", WAIT, || async {
+        env.get(&services, "edge-sync").await
     })
     .await;
+    let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
+    assert!(env.get(&statefulsets, "edge-store").await.is_none());
 
     env.issuer(NS, "absent-issuer").await;
     env.kafka(NS, "absent-kafka").await;
@@ -369,6 +373,7 @@ async fn a_missing_issuer_or_kafka_is_reported_by_name_and_blocks_nothing_else()
             .is_some(),
         "the issued certificate's digest is on the pods"
     );
+    assert_eq!(pod_template_revisions(&env).await, (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -721,4 +726,51 @@ async fn a_rotated_certificate_in_the_users_secret_rolls_the_pods_promptly() {
         || async { (pod_template_revisions(&env).await == (2, 2)).then_some(()) },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_bigpeer_becomes_ready_once_without_flapping_or_degrading() {
+    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    env.issuer(NS, "selfsigned").await;
+    create_gateway(&env).await;
+    env.create_bigpeer(NS, "edge", spec("events", Some("selfsigned"), json!({
+        "tls": {"certManager": {"dnsNames": ["sync.example.com"]}},
+        "sync": {"replicas": null, "autoscaling": {"minReplicas": 2, "maxReplicas": 4}},
+        "network": {
+            "service": {"type": "LoadBalancer", "loadBalancerClass": "sim.smbp.io/lb"},
+            "gateway": {"parentRefs": [{"name": "public"}], "hostnames": ["sync.example.com"]},
+        },
+    }))).await;
+    // Every distinct (Ready, Degraded) seen from creation until well after the first Ready.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut ready_since: Option<std::time::Instant> = None;
+    let start = std::time::Instant::now();
+    while ready_since.is_none_or(|t| t.elapsed() < std::time::Duration::from_secs(3)) {
+        assert!(start.elapsed() < WAIT, "never Ready: {seen:?}");
+        let bigpeer = env.get(&env.bigpeers(NS), "edge").await.unwrap();
+        let status_of = |t: &str| {
+            bigpeer["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == t))
+                .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        };
+        let now = (status_of("Ready"), status_of("Degraded"));
+        if now.0 == "True" && ready_since.is_none() {
+            ready_since = Some(std::time::Instant::now());
+        }
+        if seen.last() != Some(&now) {
+            seen.push(now);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let after_ready: Vec<_> = seen.iter().skip_while(|(r, _)| r != "True").collect();
+    assert!(
+        after_ready.iter().all(|(r, _)| r == "True"),
+        "Ready flapped: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|(_, d)| d != "True"),
+        "Degraded while provisioning: {seen:?}"
+    );
 }

@@ -417,6 +417,7 @@ async fn an_operator_restarted_mid_rollout_completes_without_repeating_a_step() 
         "only {fewest_ready} store pods were Ready at one point"
     );
     assert_eq!(done["status"]["version"]["current"], "1.5.1");
+    events_published(&env, &["UpgradeResumed"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,8 @@ pub struct Inputs<'a> {
     pub refused: &'a [RefusedChild],
     /// The desired children that do not exist (`Kind name`).
     pub missing: &'a [String],
+    /// Why pods of the workloads are missing or not running (see `diagnose`).
+    pub pod_problems: &'a [String],
     /// What the upgrade state machine decided (unset when the spec is invalid).
     pub upgrade: Option<&'a Decision>,
     /// Now, for transition times.
@@ -160,9 +162,9 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         cond("Progressing", false, "RolloutComplete", "every pod runs the current spec")
     } else {
         cond("Progressing", true, "RollingOut", format!(
-            "store {}/{} updated and ready, sync {}/{} updated and available",
-            store.updated_replicas.min(store.ready_replicas), store.replicas,
-            sync.updated_replicas.min(sync.ready_replicas), sync.replicas
+            "{}, {}",
+            progress("store", &store, existing_pods(sts), "updated and ready"),
+            progress("sync", &sync, existing_pods(deployment), "updated and available"),
         ))
     });
     let deref = inputs.dereferenced;
@@ -189,6 +191,10 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
         ),
     });
     let children_problem = children_problem(inputs.refused, inputs.missing);
+    let pods_problem = (!inputs.pod_problems.is_empty()).then(|| {
+        let message = inputs.pod_problems.join("; ");
+        cond("Ready", false, "PodsNotRunning", message)
+    });
     let all_ready = available
         && complete
         && children_problem.is_none()
@@ -204,14 +210,24 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
                 )
             })
             .all(|c| c.ok);
+    // An upgrade explains the state best while it runs; then a failing part; then the rollout.
     let first_failure = conds
         .iter()
-        .find(|c| !c.ok && c.type_ != "Upgrading" && c.type_ != "Progressing")
+        .find(|c| c.type_ == "Upgrading" && c.ok)
+        .or_else(|| {
+            conds
+                .iter()
+                .find(|c| !c.ok && c.type_ != "Upgrading" && c.type_ != "Progressing")
+        })
         .or_else(|| conds.iter().find(|c| c.type_ == "Progressing" && c.ok))
         .map(|c| format!("{}: {}", c.type_, c.message));
-    // Degraded means "was running, is now serving with less than it should": not the first
-    // provisioning, which Progressing and Ready describe.
-    let degraded = available && !all_ready && current.is_some() && !upgrading;
+    // Degraded means "was running this spec, is now serving with less than it should": not the
+    // first provisioning nor a spec change rolling out (a scale-out), which Progressing describes.
+    let degraded = available
+        && !all_ready
+        && current.is_some()
+        && !upgrading
+        && was_ready_at(&previous.conditions, generation);
     conds.push(if degraded {
         cond(
             "Degraded",
@@ -236,7 +252,7 @@ pub fn compute(inputs: &Inputs) -> BigPeerStatus {
             "AllComponentsReady",
             "every component is ready",
         )
-    } else if let Some(problem) = children_problem {
+    } else if let Some(problem) = children_problem.or(pods_problem) {
         problem
     } else {
         cond(
@@ -302,6 +318,42 @@ fn children_problem(refused: &[RefusedChild], missing: &[String]) -> Option<Cond
     let first = missing.first()?;
     let message = format!("{first} does not exist yet{}", more(missing.len()));
     Some(cond("Ready", false, "ChildMissing", message))
+}
+
+/// Whether the stored conditions say this generation of the spec was already Ready (or already
+/// Degraded from Ready).
+fn was_ready_at(conditions: &[Condition], generation: Option<i64>) -> bool {
+    conditions.iter().any(|c| {
+        c.observed_generation == generation
+            && c.status == "True"
+            && (c.type_ == "Ready" || c.type_ == "Degraded")
+    })
+}
+
+/// The pods a workload has now (`status.replicas`), which differ from its desired count while it
+/// scales.
+fn existing_pods(workload: Option<&Value>) -> Option<i32> {
+    let replicas = workload?.pointer("/status/replicas")?.as_i64()?;
+    Some(replicas as i32)
+}
+
+/// One component's part of the rollout message: how many pods of the desired count are done, or
+/// the scaling under way.
+fn progress(name: &str, component: &ComponentStatus, existing: Option<i32>, done: &str) -> String {
+    let desired = component.replicas;
+    match existing {
+        Some(existing) if existing != desired => format!(
+            "{name} scaling from {existing} to {desired} pods ({} ready)",
+            component.ready_replicas
+        ),
+        _ => {
+            let finished = component
+                .updated_replicas
+                .min(component.ready_replicas)
+                .min(desired);
+            format!("{name} {finished}/{desired} {done}")
+        }
+    }
 }
 
 /// Replica counts from a workload's status.
@@ -595,6 +647,7 @@ mod tests {
             recreating: false,
             refused: &[],
             missing: &[],
+            pod_problems: &[],
             upgrade: None,
             now,
         })
@@ -640,6 +693,48 @@ mod tests {
         );
         assert_eq!(get(&degraded, "Available").status, "True");
         assert_eq!(degraded.phase, Some(Phase::Degraded));
+    }
+
+    #[test]
+    fn a_spec_change_rolling_out_is_progress_not_degradation() {
+        let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut bigpeer = bigpeer();
+        bigpeer.status = Some(compute_with(&bigpeer, 3, t));
+        let ready = compute_with(&bigpeer, 3, t);
+        bigpeer.status = Some(ready);
+        // A new generation (a scale-out, say) with a pod not ready yet: Progressing, not Degraded.
+        bigpeer.metadata.generation = Some(3);
+        let scaling = compute_with(&bigpeer, 2, t);
+        assert_eq!(get(&scaling, "Degraded").status, "False");
+        assert_eq!(get(&scaling, "Progressing").status, "True");
+        assert_eq!(get(&scaling, "Ready").status, "False");
+        // Once this generation was Ready, losing a pod is Degraded, and stays so.
+        bigpeer.status = Some(scaling);
+        bigpeer.status = Some(compute_with(&bigpeer, 3, t));
+        let lost = compute_with(&bigpeer, 2, t);
+        assert_eq!(get(&lost, "Degraded").status, "True");
+        bigpeer.status = Some(lost);
+        assert_eq!(
+            get(&compute_with(&bigpeer, 2, t), "Degraded").status,
+            "True"
+        );
+    }
+
+    #[test]
+    fn rollout_messages_never_count_more_pods_than_desired() {
+        let three = ComponentStatus {
+            replicas: 3,
+            ready_replicas: 5,
+            updated_replicas: 5,
+        };
+        assert_eq!(
+            progress("store", &three, Some(5), "updated and ready"),
+            "store scaling from 5 to 3 pods (5 ready)"
+        );
+        assert_eq!(
+            progress("store", &three, Some(3), "updated and ready"),
+            "store 3/3 updated and ready"
+        );
     }
 
     #[test]
