@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct SecuritySpec {
     /// Pod security context of store, sync and migration pods. Replaces the default (non-root,
-    /// `RuntimeDefault` seccomp, no fixed UID) when set; the operator warns when the result would
-    /// not meet the restricted Pod Security Standard.
+    /// `RuntimeDefault` seccomp, no fixed UID) when set; checked against `podSecurityStandard`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_security_context: Option<PodSecurityContext>,
 
