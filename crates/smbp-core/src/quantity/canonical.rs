@@ -68,7 +68,7 @@ fn whole(q: &Quantity) -> u128 {
 fn binary(q: &Quantity) -> (u128, usize) {
     let mut mantissa = whole(q);
     let mut power = 0;
-    while power < 6 && mantissa % 1024 == 0 {
+    while power < 6 && mantissa.is_multiple_of(1024) {
         mantissa /= 1024;
         power += 1;
     }
