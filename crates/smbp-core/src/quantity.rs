@@ -228,5 +228,4 @@ mod canonical;
 mod parse;
 
 #[cfg(test)]
-#[path = "quantity_tests.rs"]
 mod tests;
