@@ -2,7 +2,7 @@
 //! and covered by the BigPeer's certificate.
 
 use super::Report;
-use super::kubernetes::meta;
+use super::kubernetes::{invalid, meta, names};
 use super::security::OPERATOR_ANNOTATIONS;
 use smbp_api::v1alpha1::{BigPeerSpec, NetworkSpec};
 use std::collections::BTreeSet;
@@ -12,10 +12,28 @@ pub(super) fn check(report: &mut Report, network: &NetworkSpec, spec: &BigPeerSp
     if let Some(service) = &network.service {
         let path = "spec.network.service.annotations";
         meta::annotations(report, &service.annotations, path, OPERATOR_ANNOTATIONS);
+        if let Some(class) = &service.load_balancer_class {
+            // `ValidateService`: `ValidateQualifiedName` of the load balancer class.
+            for msg in names::qualified_name(class) {
+                report.error(
+                    "spec.network.service.loadBalancerClass",
+                    invalid(class, &msg),
+                );
+            }
+        }
     }
     let Some(ingress) = &network.ingress else {
         return;
     };
+    if let Some(class) = &ingress.ingress_class_name {
+        // `ValidateIngressSpec`: `ValidateIngressClassName`, a DNS subdomain.
+        for msg in names::dns1123_subdomain(class) {
+            report.error(
+                "spec.network.ingress.ingressClassName",
+                invalid(class, &msg),
+            );
+        }
+    }
     let path = "spec.network.ingress.annotations";
     meta::annotations(report, &ingress.annotations, path, OPERATOR_ANNOTATIONS);
     let mut seen = BTreeSet::new();

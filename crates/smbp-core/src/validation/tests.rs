@@ -356,3 +356,22 @@ fn an_existing_service_account_must_be_named() {
         ["spec.security.serviceAccount.name"]
     );
 }
+
+#[test]
+fn class_names_follow_the_apiserver_rules_of_their_objects() {
+    let spec = with(
+        "store: {storage: {storageClassName: Fast_SSD}}\nnetwork: {service: {type: LoadBalancer, loadBalancerClass: 'a/b/c'}, ingress: {ingressClassName: Nginx, hosts: [a.example.com]}}",
+    );
+    assert_eq!(
+        fields(validate("bp", &spec, None).errors()),
+        [
+            "spec.store.storage.storageClassName",
+            "spec.network.service.loadBalancerClass",
+            "spec.network.ingress.ingressClassName",
+        ]
+    );
+    let fine = with(
+        "store: {storage: {storageClassName: fast-ssd}}\nnetwork: {service: {type: LoadBalancer, loadBalancerClass: service.k8s.aws/nlb}, ingress: {ingressClassName: nginx, hosts: [a.example.com]}}",
+    );
+    assert!(validate("bp", &fine, None).is_valid());
+}

@@ -2,7 +2,7 @@
 //! embedded Kubernetes value checked with the apiserver's rules for the StatefulSet or
 //! Deployment pod template it ends up in.
 
-use super::kubernetes::{affinity, meta, pod, resources, scheduling};
+use super::kubernetes::{affinity, invalid, meta, names, pod, resources, scheduling};
 use super::{Report, STORE_CONTAINER, SYNC_CONTAINER, embedded, security};
 use crate::build::{COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL};
 use smbp_api::defaults;
@@ -31,6 +31,13 @@ pub(super) fn check_store(report: &mut Report, spec: &BigPeerSpec) {
             "spec.upgrade.maxUnavailable",
             format!("{max_unavailable} of {} store pods down at once loses the store's quorum during upgrades; use at most {}", store.replicas, quorum_loss_at - 1),
         );
+    }
+    if let Some(class) = &store.storage.storage_class_name {
+        // The volume claims' `storageClassName` (`ValidateClassName`, a DNS subdomain).
+        let field = "spec.store.storage.storageClassName";
+        for msg in names::dns1123_subdomain(class) {
+            report.error(field, invalid(class, &msg));
+        }
     }
     if let Some(r) = &store.resources {
         resources::requirements(report, r, "spec.store.resources");

@@ -190,6 +190,37 @@ pub fn relaxed_env_var_name(value: &str) -> Vec<String> {
     errs
 }
 
+/// `IsValidPortName`: at most 15 of `[-a-z0-9]`, a letter among them, no `--`, no hyphen at
+/// either end.
+pub fn port_name(port: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if port.len() > 15 {
+        errs.push(max_len_error(15));
+    }
+    if port.is_empty() || !port.bytes().all(lower_alnum_dash) {
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
+    }
+    if !port.bytes().any(|c| c.is_ascii_lowercase()) {
+        errs.push("must contain at least one letter (a-z)".into());
+    }
+    if port.contains("--") {
+        errs.push("must not contain consecutive hyphens".into());
+    }
+    if port.starts_with('-') || port.ends_with('-') {
+        errs.push("must not begin or end with a hyphen".into());
+    }
+    errs
+}
+
+/// `IsValidPortNum`.
+pub fn port_number(port: i32) -> Vec<String> {
+    if (1..=65535).contains(&port) {
+        Vec::new()
+    } else {
+        vec!["must be between 1 and 65535, inclusive".into()]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +345,24 @@ mod tests {
         ] {
             assert!(!label_value(bad).is_empty(), "{bad}");
         }
+    }
+
+    #[test]
+    fn is_valid_port_name_and_num_match_upstream() {
+        for good in ["http", "p", "a-1", "1-a", "abc-123", "a-b-c"] {
+            assert!(port_name(good).is_empty(), "{good}");
+        }
+        assert_eq!(
+            port_name("1234"),
+            ["must contain at least one letter (a-z)"]
+        );
+        assert_eq!(port_name("a--b"), ["must not contain consecutive hyphens"]);
+        assert_eq!(port_name("-ab"), ["must not begin or end with a hyphen"]);
+        assert_eq!(port_name("HTTP").len(), 2);
+        assert_eq!(port_name("abcdefghijklmnop"), [max_len_error(15)]);
+        assert!(port_number(1).is_empty() && port_number(65535).is_empty());
+        assert_eq!(port_number(0), ["must be between 1 and 65535, inclusive"]);
+        assert_eq!(port_number(65536).len(), 1);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! init containers (`validateContainers`: names, images, `ValidateEnv`, resources), volumes
 //! (`ValidateVolumes`: names, duplicates) and the placement fields of `ValidatePodSpec`.
 
-use super::names::{dns1123_label, relaxed_env_var_name};
-use super::{affinity, duplicate, invalid, meta, required, resources, scheduling};
+use super::names::{dns1123_label, port_name, port_number, relaxed_env_var_name};
+use super::{
+    affinity, duplicate, invalid, invalid_number, meta, required, resources, scheduling,
+    unsupported,
+};
 use crate::validation::Report;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use std::collections::BTreeSet;
@@ -103,6 +106,46 @@ fn container(report: &mut Report, container: &Container, path: &str) {
     if let Some(requirements) = &container.resources {
         resources::requirements(report, requirements, &format!("{path}.resources"));
     }
+    ports(report, container, path);
+}
+
+/// `validateContainerPorts` (an unset protocol is defaulted to TCP before validation).
+fn ports(report: &mut Report, container: &Container, path: &str) {
+    let mut names = BTreeSet::new();
+    for (i, port) in container.ports.iter().flatten().enumerate() {
+        let at = |child: &str| format!("{path}.ports[{i}].{child}");
+        if let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) {
+            let errs = port_name(name);
+            for msg in &errs {
+                report.error(at("name"), invalid(name, msg));
+            }
+            if errs.is_empty() && !names.insert(name) {
+                report.error(at("name"), duplicate(name));
+            }
+        }
+        if port.container_port == 0 {
+            report.error(at("containerPort"), required(""));
+        }
+        let numbers = [
+            ("containerPort", port.container_port),
+            ("hostPort", port.host_port.unwrap_or_default()),
+        ];
+        for (field, number) in numbers.into_iter().filter(|(_, n)| *n != 0) {
+            for msg in port_number(number) {
+                report.error(at(field), invalid_number(number, &msg));
+            }
+        }
+        if let Some(protocol) = port
+            .protocol
+            .as_deref()
+            .filter(|p| !matches!(*p, "TCP" | "UDP" | "SCTP"))
+        {
+            report.error(
+                at("protocol"),
+                unsupported(protocol, &["SCTP", "TCP", "UDP"]),
+            );
+        }
+    }
 }
 
 /// `ValidateVolumes`: each name a DNS-1123 label, no name twice.
@@ -164,6 +207,26 @@ mod tests {
         assert_eq!(
             check("{spec: {initContainers: [{name: a, image: x}], containers: [{name: a}]}}"),
             ["o.spec.containers[0].name: Duplicate value: \"a\""]
+        );
+    }
+
+    #[test]
+    fn validate_container_ports_names_numbers_and_protocols() {
+        assert!(
+            check("{spec: {containers: [{name: a, ports: [{name: admin, containerPort: 9000}]}]}}")
+                .is_empty()
+        );
+        assert_eq!(
+            check(
+                "{spec: {containers: [{name: a, ports: [{name: Admin_Port, containerPort: 0, protocol: HTTP}, {name: x, containerPort: 65536}, {name: x, containerPort: 2}]}]}}"
+            ),
+            [
+                "o.spec.containers[0].ports[0].name: Invalid value: \"Admin_Port\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+                "o.spec.containers[0].ports[0].containerPort: Required value",
+                "o.spec.containers[0].ports[0].protocol: Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+                "o.spec.containers[0].ports[1].containerPort: Invalid value: 65536: must be between 1 and 65535, inclusive",
+                "o.spec.containers[0].ports[2].name: Duplicate value: \"x\"",
+            ]
         );
     }
 
