@@ -2,8 +2,9 @@
 //! the oldest supported Kubernetes, 1.33 — Services are DNS-1035 labels (start with a letter, no
 //! dots, ≤ 63), StatefulSet pods `<statefulset>-<ordinal>` are pod host names (DNS-1123 labels),
 //! the `controller-revision-hash` label `<statefulset>-<hash>` is a label value (≤ 63, with a
-//! hash of up to 10 characters), the `app.kubernetes.io/instance` label is the name itself, and
-//! every other child is a DNS-1123 subdomain.
+//! hash of up to 10 characters), the `app.kubernetes.io/instance` label is the name itself, a
+//! migration Job's name is its pods' `job-name` label, and every other child (volume claims
+//! `data-<pod>` included) is a DNS-1123 subdomain.
 
 use super::Report;
 use super::kubernetes::names::{
@@ -48,6 +49,7 @@ impl Rule {
 fn derived(name: &str, spec: &BigPeerSpec) -> Vec<(String, &'static str, Rule)> {
     let n = Names::new(name);
     let last_pod = format!("{}-{}", n.store(), spec.store.replicas.max(1) - 1);
+    // The volume claim template is called `data`; claims are `<template>-<pod>`.
     let revision = format!("{}-{}", n.store(), "x".repeat(REVISION_HASH_MAX));
     vec![
         (n.store(), "the store's client Service", Rule::Dns1035Label),
@@ -58,6 +60,16 @@ fn derived(name: &str, spec: &BigPeerSpec) -> Vec<(String, &'static str, Rule)> 
         ),
         (n.sync(), "the sync Service", Rule::Dns1035Label),
         (n.metrics(), "the metrics Service", Rule::Dns1035Label),
+        (
+            format!("data-{last_pod}"),
+            "the last store volume claim",
+            Rule::Dns1123Subdomain,
+        ),
+        (
+            n.migration("post", &spec.version, 0),
+            "the migration Job (its pods' job-name label)",
+            Rule::LabelValue,
+        ),
         (
             last_pod,
             "the last store pod (its host name)",
