@@ -23,6 +23,8 @@ pub struct Neighbour {
 /// What the webhook is asked about.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
+    /// The BigPeer's `metadata.name` (empty when the API server generates it).
+    pub name: &'a str,
     /// The spec being written.
     pub spec: &'a BigPeerSpec,
     /// The spec before the write (updates only).
@@ -65,7 +67,7 @@ pub fn review(request: &Request<'_>) -> Verdict {
         .is_none_or(|old| old.version != request.spec.version);
     // A version the pods already passed is not checked again on unrelated edits.
     let running_for_path = running.as_ref().filter(|_| version_changed);
-    for problem in validation::validate(request.spec, running_for_path).problems {
+    for problem in validation::validate(request.name, request.spec, running_for_path).problems {
         match problem.severity {
             Severity::Error if problem.field == "spec.version" => {
                 verdict
@@ -217,6 +219,7 @@ mod tests {
         running: Option<&'a str>,
     ) -> Request<'a> {
         Request {
+            name: "bp",
             spec,
             old_spec: old,
             running,

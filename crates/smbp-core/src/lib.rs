@@ -8,5 +8,6 @@ pub mod build;
 pub mod catalogue;
 pub mod duration;
 pub mod pss;
+pub mod quantity;
 pub mod upgrade;
 pub mod validation;

@@ -449,7 +449,8 @@ fn every_sample_decodes_and_passes_semantic_validation() {
     for (file, object) in samples() {
         let bigpeer: smbp_api::v1alpha1::BigPeer =
             serde_json::from_value(object).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let report = smbp_core::validation::validate(&bigpeer.spec, None);
+        let name = bigpeer.metadata.name.as_deref().unwrap_or_default();
+        let report = smbp_core::validation::validate(name, &bigpeer.spec, None);
         assert_eq!(report.problems, vec![], "{file}");
     }
 }

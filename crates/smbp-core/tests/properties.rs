@@ -285,7 +285,7 @@ proptest! {
         // Both what the user wrote and what the operator re-serializes are admitted.
         prop_assert_eq!(refusals(&bigpeer("bp", raw.clone()), None), Vec::<String>::new(), "{}", raw);
         prop_assert_eq!(refusals(&bigpeer("bp", json.clone()), None), Vec::<String>::new(), "{}", json);
-        let report = validation::validate(&spec, None);
+        let report = validation::validate("bp", &spec, None);
         prop_assert!(report.is_valid(), "{:?}", report);
     }
 
@@ -296,7 +296,7 @@ proptest! {
         let object = bigpeer("bp", raw.clone());
         let apply_time = refusals(&object, None);
         let semantic = serde_json::from_value::<BigPeer>(object)
-            .map(|bp| validation::validate(&bp.spec, None).errors().count())
+            .map(|bp| validation::validate("bp", &bp.spec, None).errors().count())
             .unwrap_or(1);
         prop_assert!(!apply_time.is_empty() || semantic > 0, "mutation {} admitted: {}", which % 18, raw);
     }

@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct SecuritySpec {
     /// Pod security context of store, sync and migration pods. Replaces the default (non-root,
-    /// `RuntimeDefault` seccomp, no fixed UID) when set; the operator warns when the result would
-    /// not meet the restricted Pod Security Standard.
+    /// `RuntimeDefault` seccomp, no fixed UID) when set; checked against `podSecurityStandard`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_security_context: Option<PodSecurityContext>,
 
@@ -35,6 +34,30 @@ pub struct SecuritySpec {
     // as written, before nested defaults apply, so `{}` would fail `self.create`.
     #[schemars(extend("default" = {"create": true}))]
     pub service_account: ServiceAccountSpec,
+
+    /// The Pod Security Standard the pods must meet, with `podSecurityContext`,
+    /// `containerSecurityContext` and `podOverrides` applied. `Restricted` (the default) refuses
+    /// a spec that breaks the restricted standard; `Baseline` refuses only what breaks the
+    /// baseline standard (privileged containers, host namespaces, added capabilities beyond the
+    /// baseline set, `Unconfined` seccomp) and warns about the rest; `Privileged` only warns.
+    /// Relax it only for namespaces whose `pod-security.kubernetes.io/enforce` label allows it.
+    #[serde(default)]
+    pub pod_security_standard: PodSecurityStandard,
+}
+
+/// A Pod Security Standard level (`pod-security.kubernetes.io/enforce`).
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum PodSecurityStandard {
+    /// Current pod hardening best practices: non-root, no privilege escalation, all
+    /// capabilities dropped, `RuntimeDefault` or `Localhost` seccomp.
+    #[default]
+    Restricted,
+    /// Prevents known privilege escalations: no privileged containers or host namespaces.
+    Baseline,
+    /// Unrestricted; the operator only warns.
+    Privileged,
 }
 
 /// NetworkPolicy generation: store pods accept traffic only from store and sync pods; sync pods

@@ -69,7 +69,8 @@ impl ValidatedBigPeer {
     /// `running` is the version its pods run now, when known. On success the report holds only
     /// warnings; on failure it holds at least one error.
     pub fn new(bigpeer: &BigPeer, running: Option<&Version>) -> Result<(Self, Report), Report> {
-        let report = validation::validate(&bigpeer.spec, running);
+        let name = bigpeer.metadata.name.as_deref().unwrap_or_default();
+        let report = validation::validate(name, &bigpeer.spec, running);
         if !report.is_valid() {
             return Err(report);
         }

@@ -4,6 +4,7 @@
 //! constraints (see `openapi`) and its CEL rules (through `kube-cel`), so tests can prove which
 //! objects are admitted and with which message the others are refused.
 
+pub mod embedded;
 pub mod openapi;
 
 use kube_cel::{CompiledSchema, compile_schema};

@@ -114,6 +114,7 @@ async fn respond(
         .and_then(|s| s.version.as_ref())
         .and_then(|v| v.current.clone());
     let mut verdict = admission::review(&Request {
+        name: &name,
         spec: &bigpeer.spec,
         old_spec: old.as_ref().map(|o| &o.spec),
         running: running.as_deref(),

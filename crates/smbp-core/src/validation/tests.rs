@@ -1,7 +1,9 @@
 //! Unit tests of semantic validation: one test per check, each with a spec that breaks it.
 
 use super::*;
+use smbp_api::v1alpha1::Scheduling;
 use smbp_api::v1alpha1::{BigPeerSpec, KafkaClusterRef, StrimziLog, TransactionLogSpec};
+use std::collections::BTreeMap;
 
 fn minimal() -> BigPeerSpec {
     serde_yaml::from_str("version: 1.6.1\ntransactionLog: {strimzi: {clusterRef: {name: kafka}}}")
@@ -32,7 +34,7 @@ fn fields<'a>(problems: impl Iterator<Item = &'a Problem>) -> Vec<String> {
 
 #[test]
 fn minimal_spec_is_valid_without_warnings() {
-    let report = validate(&minimal(), None);
+    let report = validate("bp", &minimal(), None);
     assert_eq!(report.problems, vec![]);
     assert!(report.is_valid());
 }
@@ -48,14 +50,14 @@ fn minimal_spec_is_fully_defaulted() {
 
 #[test]
 fn unknown_and_withdrawn_versions_are_errors() {
-    let report = validate(&with("version: 9.0.0"), None);
+    let report = validate("bp", &with("version: 9.0.0"), None);
     assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(
         report.problems[0]
             .message
             .contains("not a known Big Peer release")
     );
-    let report = validate(&with("version: 1.4.0"), None);
+    let report = validate("bp", &with("version: 1.4.0"), None);
     assert!(
         report.problems[0].message.contains("withdrawn"),
         "{report:?}"
@@ -64,7 +66,7 @@ fn unknown_and_withdrawn_versions_are_errors() {
 
 #[test]
 fn a_version_that_is_not_semver_is_an_error_naming_a_release() {
-    let report = validate(&with("version: latest"), None);
+    let report = validate("bp", &with("version: latest"), None);
     assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(report.problems[0].message.contains("1.6.1"));
 }
@@ -72,7 +74,7 @@ fn a_version_that_is_not_semver_is_an_error_naming_a_release() {
 #[test]
 fn upgrades_are_checked_against_the_running_version() {
     let running = Version::new(1, 5, 0);
-    let report = validate(&with("version: 1.4.2"), Some(&running));
+    let report = validate("bp", &with("version: 1.4.2"), Some(&running));
     assert_eq!(fields(report.errors()), ["spec.version"]);
     assert!(
         report.problems[0]
@@ -81,7 +83,7 @@ fn upgrades_are_checked_against_the_running_version() {
     );
 
     let running = Version::new(1, 3, 1);
-    let report = validate(&with("version: 1.5.1"), Some(&running));
+    let report = validate("bp", &with("version: 1.5.1"), Some(&running));
     assert!(report.is_valid());
     assert_eq!(
         report.problems[0].message,
@@ -96,19 +98,20 @@ fn every_problem_is_reported_not_just_the_first() {
 version: "9.9.9"
 store: {replicas: 4}
 monitoring: {serviceMonitor: {labels: {"bad key!": x}}}
-security: {serviceAccount: {annotations: {"UPPER.example.com/x": y}}}
+security: {serviceAccount: {annotations: {"UPPER.example.com/x": y, "a/b/c": z}}}
 "#,
     );
-    let report = validate(&spec, None);
+    let report = validate("bp", &spec, None);
     assert_eq!(
         fields(report.errors()),
         [
             "spec.version",
             "spec.monitoring.serviceMonitor.labels[\"bad key!\"]",
-            "spec.security.serviceAccount.annotations[\"UPPER.example.com/x\"]",
+            "spec.security.serviceAccount.annotations[\"a/b/c\"]",
         ]
     );
     assert_eq!(fields(report.warnings()), ["spec.store.replicas"]);
+    // Annotation keys are checked case-insensitively, as the apiserver does.
 }
 
 #[test]
@@ -116,7 +119,7 @@ fn pod_overrides_that_do_not_fit_name_the_exact_field() {
     let spec = with(
         "store: {podOverrides: {spec: {containers: [{name: store, ports: [{containerPort: http}]}]}}}",
     );
-    let report = validate(&spec, None);
+    let report = validate("bp", &spec, None);
     assert_eq!(
         fields(report.errors()),
         ["spec.store.podOverrides.spec.containers[0].ports[0].containerPort"]
@@ -131,9 +134,9 @@ fn pod_overrides_that_do_not_fit_name_the_exact_field() {
 #[test]
 fn a_sidecar_in_pod_overrides_needs_an_image() {
     let spec = with(
-        "sync: {podOverrides: {spec: {containers: [{name: sync, env: [{name: A, value: b}]}, {name: proxy}]}}}",
+        "sync: {podOverrides: {spec: {containers: [{name: sync, env: [{name: A, value: b}]}, {name: proxy, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}]}}}",
     );
-    let report = validate(&spec, None);
+    let report = validate("bp", &spec, None);
     assert_eq!(
         fields(report.errors()),
         ["spec.sync.podOverrides.spec.containers[1].image"]
@@ -141,10 +144,42 @@ fn a_sidecar_in_pod_overrides_needs_an_image() {
 }
 
 #[test]
-fn host_namespaces_in_overrides_are_warned_about() {
+fn sidecars_must_meet_the_restricted_standard_on_their_own() {
+    let spec = with(
+        "sync: {podOverrides: {spec: {containers: [{name: proxy, image: envoy}], securityContext: {runAsNonRoot: false}}}}",
+    );
+    assert_eq!(
+        fields(validate("bp", &spec, None).errors()),
+        [
+            "spec.sync.podOverrides.spec.containers[0].securityContext.allowPrivilegeEscalation",
+            "spec.sync.podOverrides.spec.containers[0].securityContext.capabilities.drop",
+            "spec.sync.podOverrides.spec.containers[0].securityContext.runAsNonRoot",
+        ]
+    );
+    let main = with(
+        "store: {podOverrides: {spec: {containers: [{name: store, securityContext: {capabilities: {add: [NET_ADMIN]}}}]}}}",
+    );
+    assert_eq!(
+        fields(validate("bp", &main, None).errors()),
+        ["spec.store.podOverrides.spec.containers[0].securityContext.capabilities.add"],
+        "the main container's override merges over the spec's context (drop ALL kept)"
+    );
+}
+
+#[test]
+fn host_namespaces_in_overrides_are_refused_unless_privileged() {
     let spec = with("store: {podOverrides: {spec: {containers: [], hostNetwork: true}}}");
     assert_eq!(
-        fields(validate(&spec, None).warnings()),
+        fields(validate("bp", &spec, None).errors()),
+        ["spec.store.podOverrides.spec.hostNetwork"]
+    );
+    let privileged = with(
+        "store: {podOverrides: {spec: {containers: [], hostNetwork: true}}}\nsecurity: {podSecurityStandard: Privileged}",
+    );
+    let report = validate("bp", &privileged, None);
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(
+        fields(report.warnings()),
         ["spec.store.podOverrides.spec.hostNetwork"]
     );
 }
@@ -154,7 +189,7 @@ fn affinity_that_does_not_fit_is_an_error() {
     let spec = with(
         "sync: {scheduling: {affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}}}}",
     );
-    let report = validate(&spec, None);
+    let report = validate("bp", &spec, None);
     assert_eq!(
         fields(report.errors()),
         [
@@ -169,7 +204,7 @@ fn autoscaling_needs_a_cpu_request() {
         "sync: {autoscaling: {minReplicas: 2, maxReplicas: 4}, resources: {requests: {memory: 1Gi}}}",
     );
     assert_eq!(
-        fields(validate(&spec, None).errors()),
+        fields(validate("bp", &spec, None).errors()),
         ["spec.sync.resources.requests.cpu"]
     );
 }
@@ -183,7 +218,7 @@ network: {ingress: {hosts: [a.example.com, a.example.com, b.example.org, deep.a.
 "#,
     );
     assert_eq!(
-        fields(validate(&spec, None).errors()),
+        fields(validate("bp", &spec, None).errors()),
         [
             "spec.network.ingress.hosts[1]",
             "spec.network.ingress.hosts[2]",
@@ -195,7 +230,7 @@ network: {ingress: {hosts: [a.example.com, a.example.com, b.example.org, deep.a.
 #[test]
 fn quorum_risks_are_warnings() {
     let spec = with("store: {replicas: 3}\nupgrade: {maxUnavailable: 2}");
-    let report = validate(&spec, None);
+    let report = validate("bp", &spec, None);
     assert!(report.is_valid());
     assert_eq!(fields(report.warnings()), ["spec.upgrade.maxUnavailable"]);
 }
@@ -204,7 +239,7 @@ fn quorum_risks_are_warnings() {
 fn weak_transaction_logs_are_warnings() {
     let spec = with("transactionLog: {strimzi: {clusterRef: {name: k}, topic: {replicas: 1}}}");
     assert_eq!(
-        fields(validate(&spec, None).warnings()),
+        fields(validate("bp", &spec, None).warnings()),
         ["spec.transactionLog.strimzi.topic.replicas"]
     );
     let mut spec = minimal();
@@ -213,17 +248,42 @@ fn weak_transaction_logs_are_warnings() {
     )
     .unwrap();
     assert_eq!(
-        fields(validate(&spec, None).warnings()),
+        fields(validate("bp", &spec, None).warnings()),
         ["spec.transactionLog.external.sasl.mechanism"]
     );
 }
 
 #[test]
-fn relaxed_security_contexts_are_warned_about_by_field() {
-    let spec = with(
-        "security: {containerSecurityContext: {privileged: true, allowPrivilegeEscalation: true}}",
+fn relaxed_security_contexts_are_refused_by_level() {
+    let relaxed =
+        "security: {containerSecurityContext: {privileged: true, allowPrivilegeEscalation: true}";
+    let spec = with(&format!("{relaxed}}}"));
+    let report = validate("bp", &spec, None);
+    assert_eq!(fields(report.warnings()), Vec::<String>::new());
+    assert_eq!(
+        fields(report.errors()),
+        [
+            "spec.security.containerSecurityContext.privileged",
+            "spec.security.containerSecurityContext.allowPrivilegeEscalation",
+            "spec.security.containerSecurityContext.capabilities.drop",
+        ]
     );
-    let report = validate(&spec, None);
+    assert!(
+        report.problems[0]
+            .message
+            .contains("spec.security.podSecurityStandard")
+    );
+    let baseline = validate(
+        "bp",
+        &with(&format!("{relaxed}, podSecurityStandard: Baseline}}")),
+        None,
+    );
+    assert_eq!(
+        fields(baseline.errors()),
+        ["spec.security.containerSecurityContext.privileged"]
+    );
+    let spec = with(&format!("{relaxed}, podSecurityStandard: Privileged}}"));
+    let report = validate("bp", &spec, None);
     assert!(report.is_valid());
     assert_eq!(
         fields(report.warnings()),
@@ -238,7 +298,7 @@ fn relaxed_security_contexts_are_warned_about_by_field() {
 #[test]
 fn label_and_annotation_keys_follow_kubernetes_syntax() {
     for good in ["a", "app.kubernetes.io/name", "example.com/x_y.z", "A-b"] {
-        assert!(qualified_name(good).is_ok(), "{good}");
+        assert!(kubernetes::names::qualified_name(good).is_empty(), "{good}");
     }
     for bad in [
         "",
@@ -249,16 +309,19 @@ fn label_and_annotation_keys_follow_kubernetes_syntax() {
         &"x".repeat(64),
         "sp ace",
     ] {
-        assert!(qualified_name(bad).is_err(), "{bad}");
+        assert!(!kubernetes::names::qualified_name(bad).is_empty(), "{bad}");
     }
 }
 
 #[test]
 fn wildcard_names_cover_exactly_one_label() {
-    assert!(dns_name_covers("*.example.com", "a.example.com"));
-    assert!(!dns_name_covers("*.example.com", "example.com"));
-    assert!(!dns_name_covers("*.example.com", "a.b.example.com"));
-    assert!(dns_name_covers("a.example.com", "a.example.com"));
+    assert!(exposure::dns_name_covers("*.example.com", "a.example.com"));
+    assert!(!exposure::dns_name_covers("*.example.com", "example.com"));
+    assert!(!exposure::dns_name_covers(
+        "*.example.com",
+        "a.b.example.com"
+    ));
+    assert!(exposure::dns_name_covers("a.example.com", "a.example.com"));
 }
 
 #[test]
@@ -279,7 +342,7 @@ fn node_selectors_are_checked_as_labels() {
         ..Scheduling::default()
     });
     assert_eq!(
-        fields(validate(&spec, None).errors()),
+        fields(validate("bp", &spec, None).errors()),
         ["spec.store.scheduling.nodeSelector[\"zone\"]"]
     );
 }
@@ -289,7 +352,26 @@ fn an_existing_service_account_must_be_named() {
     let mut spec = minimal();
     spec.security.service_account.create = false;
     assert_eq!(
-        fields(validate(&spec, None).errors()),
+        fields(validate("bp", &spec, None).errors()),
         ["spec.security.serviceAccount.name"]
     );
+}
+
+#[test]
+fn class_names_follow_the_apiserver_rules_of_their_objects() {
+    let spec = with(
+        "store: {storage: {storageClassName: Fast_SSD}}\nnetwork: {service: {type: LoadBalancer, loadBalancerClass: 'a/b/c'}, ingress: {ingressClassName: Nginx, hosts: [a.example.com]}}",
+    );
+    assert_eq!(
+        fields(validate("bp", &spec, None).errors()),
+        [
+            "spec.store.storage.storageClassName",
+            "spec.network.service.loadBalancerClass",
+            "spec.network.ingress.ingressClassName",
+        ]
+    );
+    let fine = with(
+        "store: {storage: {storageClassName: fast-ssd}}\nnetwork: {service: {type: LoadBalancer, loadBalancerClass: service.k8s.aws/nlb}, ingress: {ingressClassName: nginx, hosts: [a.example.com]}}",
+    );
+    assert!(validate("bp", &fine, None).is_valid());
 }
