@@ -119,6 +119,11 @@ fn normalize(
         causes.extend(schema::validate(object, old, schema, &rt.schema_key));
     } else {
         causes.extend(validation::builtin(rt, object, old));
+        if (rt.group.as_str(), rt.kind.as_str())
+            == ("apiextensions.k8s.io", "CustomResourceDefinition")
+        {
+            causes.extend(schema::defaults::validate_crd(object));
+        }
     }
     if causes.is_empty() {
         Ok(warnings)
@@ -379,22 +384,13 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     check_type(&req.rt, &applied)?;
     let name = req.name.clone().unwrap_or_default();
     if let Some(schema) = req.rt.schema.as_deref() {
-        let mut probe = applied.clone();
-        let unknown = schema::prune(&mut probe, schema);
-        if !unknown.is_empty() {
-            let listed: Vec<String> = unknown
-                .iter()
-                .map(|p| format!(".{p}: field not declared in schema"))
-                .collect();
+        let errors = schema::typed::errors(&applied, schema);
+        if !errors.is_empty() {
             return Err(ApiError::internal(&format!(
                 "failed to create typed patch object (/{name}; {}, Kind={}): {}",
                 req.rt.api_version(),
                 req.rt.kind,
-                if listed.len() == 1 {
-                    listed[0].clone()
-                } else {
-                    format!("errors:\n  {}", listed.join("\n  "))
-                }
+                schema::typed::joined(&errors)
             )));
         }
     }
