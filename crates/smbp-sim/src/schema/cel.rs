@@ -72,7 +72,8 @@ fn without_defaults(schema: &Value) -> Value {
     }
 }
 
-fn has_rules(schema: &Value) -> bool {
+/// Whether a schema node or anything below it has `x-kubernetes-validations`.
+pub fn has_rules(schema: &Value) -> bool {
     match schema {
         Value::Object(fields) => {
             fields.contains_key("x-kubernetes-validations") || fields.values().any(has_rules)

@@ -140,9 +140,9 @@ const BLOCKING: &[&str] = &[
     "FieldValueTooMany",
 ];
 
-/// Validates a custom resource: OpenAPI constraints, list set/map uniqueness, then CEL rules
-/// unless a type-level error makes them unevaluable (then the `<nil>` cause kube-apiserver
-/// appends).
+/// Validates a custom resource: OpenAPI constraints, list set/map uniqueness, then the CEL rules
+/// (when the schema has any) unless a type-level error makes them unevaluable — then the `<nil>`
+/// cause kube-apiserver appends instead.
 pub fn validate(
     object: &Value,
     old: Option<&Value>,
@@ -153,6 +153,9 @@ pub fn validate(
     let content = without_type_and_metadata(object);
     structural::walk(&content, schema, "", &mut causes);
     listtype::duplicates(&content, schema, "", &mut causes);
+    if !cel::has_rules(schema) {
+        return causes;
+    }
     if causes.iter().any(|c| BLOCKING.contains(&c.reason.as_str())) {
         causes.push(Cause::new(
             "FieldValueInvalid",
