@@ -195,3 +195,28 @@ async fn apply_bodies_that_do_not_type_check_are_refused_with_smd_s_errors() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn apply_that_drops_a_section_removes_it_with_its_defaults() {
+    let cluster = cluster_with_widgets(json!({"type": "object",
+        "x-kubernetes-validations": [{"rule": "!(has(self.tls) && has(self.certManager))",
+            "message": "tls and certManager are mutually exclusive"}],
+        "properties": {
+            "tls": {"type": "object", "properties": {
+                "mode": {"type": "string", "default": "auto"}, "secretName": {"type": "string"}}},
+            "certManager": {"type": "object", "properties": {"issuer": {"type": "string"}}}}}))
+    .await;
+    let path = format!("{WIDGETS}/w1?fieldManager=A");
+    let first = widget(json!({"tls": {"secretName": "s"}}));
+    let (status, answer) = send(&cluster, "PATCH", &path, APPLY, &first).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer["spec"]["tls"],
+        json!({"mode": "auto", "secretName": "s"})
+    );
+    let switched = widget(json!({"certManager": {"issuer": "i"}}));
+    let (status, answer) = send(&cluster, "PATCH", &path, APPLY, &switched).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["spec"], json!({"certManager": {"issuer": "i"}}));
+    cluster.shutdown().await;
+}
