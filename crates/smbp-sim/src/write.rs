@@ -47,16 +47,23 @@ fn check_type(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
     if rt.custom && !kind.is_empty() && kind != rt.kind {
         let name = meta_str(object, "name").unwrap_or_default();
+        let mut causes = vec![Cause::new(
+            "FieldValueInvalid",
+            "kind",
+            format!("Invalid value: \"{kind}\": must be {}", rt.kind),
+        )];
+        // Still validated, but not defaulted: the defaulter is chosen by the body's kind.
+        if let Some(schema) = rt.schema.as_deref() {
+            let mut content = object.clone();
+            schema::prune(&mut content, schema);
+            causes.extend(schema::validate(&content, None, schema, &rt.schema_key));
+        }
         return Err(ApiError::invalid_named(
             &format!("{kind}.{}", rt.group),
             &rt.group,
             kind,
             name,
-            &[Cause::new(
-                "FieldValueInvalid",
-                "kind",
-                format!("Invalid value: \"{kind}\": must be {}", rt.kind),
-            )],
+            &causes,
         ));
     }
     if !api_version.is_empty() && api_version != rt.api_version() {

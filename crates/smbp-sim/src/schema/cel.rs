@@ -25,14 +25,16 @@ fn cel_view(object: &Value) -> Value {
     view
 }
 
-/// The CEL rules a custom resource breaks. Compiled schemas are cached per thread under
-/// `cache_key` (which changes whenever the CRD does).
+/// The CEL rules a custom resource breaks, on the object as given: defaulting is the caller's
+/// (kube-cel would default it again, also where kube-apiserver does not, e.g. a body of the
+/// wrong kind). Compiled schemas are cached per thread under `cache_key` (which changes
+/// whenever the CRD does).
 pub fn rules(object: &Value, old: Option<&Value>, schema: &Value, cache_key: &str) -> Vec<Cause> {
     let compiled = COMPILED.with(|cache| {
         cache
             .borrow_mut()
             .entry(cache_key.to_string())
-            .or_insert_with(|| Rc::new(kube_cel::compile_schema(schema)))
+            .or_insert_with(|| Rc::new(kube_cel::compile_schema(&without_defaults(schema))))
             .clone()
     });
     let object = cel_view(object);
@@ -50,7 +52,6 @@ pub fn rules_on_value(value: &Value, schema: &Value, prefix: &str) -> Vec<Cause>
     if !has_rules(schema) {
         return Vec::new();
     }
-    // kube-cel applies the schema's defaults before evaluating; a default is checked as written.
     let compiled = kube_cel::compile_schema(&without_defaults(schema));
     match kube_cel::validate_compiled(&compiled, value, Some(value)) {
         Ok(()) => Vec::new(),
@@ -178,6 +179,7 @@ fn rule_node<'s>(
 /// Where kube-cel reports a rule with `field_path` at `node_path`.
 fn under_rule(node_path: &str, field_path: &str) -> String {
     match field_path.strip_prefix('.') {
+        _ if field_path.is_empty() => node_path.to_string(),
         Some(rest) if node_path.is_empty() => rest.to_string(),
         Some(_) => format!("{node_path}{field_path}"),
         None => join(node_path, field_path),
