@@ -278,3 +278,17 @@ async fn refused_creates_answer_as_recorded() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     cluster.shutdown().await;
 }
+
+/// `serve` refuses a clock faster than real time for external clients unless told they cope.
+#[test]
+fn serve_refuses_a_scaled_clock_without_allow_clock_skew() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_smbp-sim"))
+        .args(["serve", "--port", "0", "--time-scale", "10"])
+        .args(["--kubeconfig", "/nonexistent/never-written.kubeconfig"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--allow-clock-skew"), "{stderr}");
+    assert!(stderr.contains("wall"), "{stderr}");
+}
