@@ -1,7 +1,9 @@
 //! What kube-apiserver does with a custom resource's structural schema on every write: drop nulls
 //! of non-nullable fields, prune unknown fields (reporting them for `fieldValidation`), apply
-//! defaults recursively, validate the OpenAPI constraints with kube-apiserver's messages, and run
-//! the `x-kubernetes-validations` CEL rules (with `oldSelf` on updates) through kube-cel.
+//! defaults recursively, validate the OpenAPI constraints (`structural`, `formats`), list set/map
+//! uniqueness (`listtype`) and the `x-kubernetes-validations` CEL rules (`cel`, with `oldSelf` on
+//! updates) with kube-apiserver's messages. `defaults` checks a CRD's own schema defaults when the
+//! CRD is written; `typed` checks server-side apply bodies as structured-merge-diff does.
 
 mod cel;
 pub mod defaults;
