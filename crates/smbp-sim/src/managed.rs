@@ -416,6 +416,7 @@ mod tests {
             "Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.c"
         );
     }
+
     #[test]
     fn a_dropped_section_goes_with_its_defaults_unless_someone_else_owns_part_of_it() {
         let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
