@@ -12,8 +12,37 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// A CRD schema's rules, compiled once (without its defaults: see [`rules`]).
+struct Compiled {
+    schema: kube_cel::CompiledSchema,
+    /// Whether the schema has any rule (kube-apiserver has no CEL validator otherwise).
+    any: bool,
+}
+
 thread_local! {
-    static COMPILED: RefCell<HashMap<String, Rc<kube_cel::CompiledSchema>>> = RefCell::new(HashMap::new());
+    static COMPILED: RefCell<HashMap<String, Rc<Compiled>>> = RefCell::new(HashMap::new());
+}
+
+/// The compiled rules of a CRD schema, cached per thread under `cache_key` (which changes
+/// whenever the CRD does).
+fn compiled(schema: &Value, cache_key: &str) -> Rc<Compiled> {
+    COMPILED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(cache_key.to_string())
+            .or_insert_with(|| {
+                Rc::new(Compiled {
+                    schema: kube_cel::compile_schema(&without_defaults(schema)),
+                    any: has_rules(schema),
+                })
+            })
+            .clone()
+    })
+}
+
+/// Whether a CRD schema has any `x-kubernetes-validations` rule.
+pub fn present(schema: &Value, cache_key: &str) -> bool {
+    compiled(schema, cache_key).any
 }
 
 /// What CEL rules see of an object: everything, but of metadata only `name` and `generateName`.
@@ -27,19 +56,12 @@ fn cel_view(object: &Value) -> Value {
 
 /// The CEL rules a custom resource breaks, on the object as given: defaulting is the caller's
 /// (kube-cel would default it again, also where kube-apiserver does not, e.g. a body of the
-/// wrong kind). Compiled schemas are cached per thread under `cache_key` (which changes
-/// whenever the CRD does).
+/// wrong kind).
 pub fn rules(object: &Value, old: Option<&Value>, schema: &Value, cache_key: &str) -> Vec<Cause> {
-    let compiled = COMPILED.with(|cache| {
-        cache
-            .borrow_mut()
-            .entry(cache_key.to_string())
-            .or_insert_with(|| Rc::new(kube_cel::compile_schema(&without_defaults(schema))))
-            .clone()
-    });
+    let compiled = compiled(schema, cache_key);
     let object = cel_view(object);
     let old = old.map(cel_view);
-    match kube_cel::validate_compiled(&compiled, &object, old.as_ref()) {
+    match kube_cel::validate_compiled(&compiled.schema, &object, old.as_ref()) {
         Ok(()) => Vec::new(),
         Err(errors) => causes(errors.into_vec(), schema, ""),
     }
@@ -74,7 +96,7 @@ fn without_defaults(schema: &Value) -> Value {
 }
 
 /// Whether a schema node or anything below it has `x-kubernetes-validations`.
-pub fn has_rules(schema: &Value) -> bool {
+fn has_rules(schema: &Value) -> bool {
     match schema {
         Value::Object(fields) => {
             fields.contains_key("x-kubernetes-validations") || fields.values().any(has_rules)
