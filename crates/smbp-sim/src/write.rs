@@ -38,8 +38,10 @@ fn writer<'a>(req: &'a ApiRequest, manager: &'a str, time: &'a str) -> Writer<'a
     }
 }
 
-/// Checks `apiVersion`/`kind` of a body against the URL's resource.
-fn check_type(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
+/// Checks `apiVersion`/`kind` of a body against the URL's resource. A custom resource of the
+/// wrong kind is refused with its content's validation causes too when `with_content` (creates
+/// and updates, as recorded).
+fn check_type(rt: &ResourceType, object: &Value, with_content: bool) -> Result<(), ApiError> {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -53,7 +55,7 @@ fn check_type(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
             format!("Invalid value: \"{kind}\": must be {}", rt.kind),
         )];
         // Still validated, but not defaulted: the defaulter is chosen by the body's kind.
-        if let Some(schema) = rt.schema.as_deref() {
+        if let Some(schema) = rt.schema.as_deref().filter(|_| with_content) {
             let mut content = object.clone();
             schema::prune(&mut content, schema);
             causes.extend(schema::validate(&content, None, schema, &rt.schema_key));
@@ -142,7 +144,7 @@ fn normalize(
 /// POST: creates an object.
 pub async fn create(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let body = req.json_body()?;
-    check_type(&req.rt, &body)?;
+    check_type(&req.rt, &body, true)?;
     let manager = req.manager();
     let time = sim.clock.now_rfc3339();
     let mut object = body;
@@ -284,7 +286,7 @@ async fn create_object(
 /// PUT: replaces an object (or its status).
 pub async fn update(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let body = req.json_body()?;
-    check_type(&req.rt, &body)?;
+    check_type(&req.rt, &body, true)?;
     let name = req.name.clone().unwrap_or_default();
     let body_name = meta_str(&body, "name").unwrap_or_default();
     if body_name != name {
@@ -388,7 +390,7 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
             "invalid object type: {group_version}, Kind={kind}"
         )));
     }
-    check_type(&req.rt, &applied)?;
+    check_type(&req.rt, &applied, false)?;
     let name = req.name.clone().unwrap_or_default();
     if let Some(schema) = req.rt.schema.as_deref() {
         let errors = schema::typed::errors(&applied, schema);
