@@ -2,11 +2,12 @@
 //! non-apply patch) gives its manager the fields it changed and takes them from everyone else; an
 //! Apply declares the whole set its manager owns: applied values conflict with other owners unless
 //! forced, and fields the manager applied before and no longer applies are removed when nobody
-//! else owns them.
+//! else owns them — with the struct sections above them that nobody owns any more, defaults and
+//! all, as structured-merge-diff prunes.
 
 use crate::error::{ApiError, Cause};
 use crate::fields::{
-    FieldSet, Granularity, Path, display_path, field_set, from_fields_v1, is_leaf, ownable,
+    FieldSet, Granularity, Path, Step, display_path, field_set, from_fields_v1, is_leaf, ownable,
     remove_at, to_fields_v1, value_at,
 };
 use crate::shape::{ListKind, Shape, item_key};
@@ -210,15 +211,16 @@ pub fn apply(
         .map(|e| e.set.clone())
         .unwrap_or_default();
     let mut merged = live.clone();
-    let mut dropped: Vec<&Path> = previous.difference(&declared).collect();
-    dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut owned = declared.clone();
+    for entry in entries.iter().filter(|e| !e.is(writer, "Apply")) {
+        owned.extend(entry.set.iter().cloned());
+    }
+    let owned = with_struct_ancestors(&owned, shape);
+    let candidates = with_struct_ancestors(&previous, shape);
+    let mut dropped: Vec<&Path> = candidates.difference(&owned).collect();
+    dropped.sort_by_key(|p| p.len());
     for path in dropped {
-        let owned_elsewhere = entries
-            .iter()
-            .any(|e| !e.is(writer, "Apply") && e.set.contains(path));
-        if !owned_elsewhere {
-            remove_at(&mut merged, path, shape);
-        }
+        remove_at(&mut merged, path, shape);
     }
     merge(&mut merged, &applied_own, shape);
     let entry = upsert(&mut entries, writer, "Apply");
@@ -226,6 +228,61 @@ pub fn apply(
     entry.time = Some(writer.time.to_string());
     write_entries(&mut merged, entries);
     Ok(merged)
+}
+
+/// Built-in fields that are maps (`map[string]…` in the Kubernetes types): their keys are not
+/// struct fields.
+const BUILTIN_MAPS: &[&str] = &[
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "matchLabels",
+    "nodeSelector",
+    "selector",
+    "limits",
+    "requests",
+    "capacity",
+    "allocatable",
+    "parameters",
+    "volumeAttributes",
+];
+
+/// Whether field `name` of an object at `parent` is a struct field (a schema `properties`
+/// entry), not a map key.
+fn is_struct_field(parent: Shape, name: &str) -> bool {
+    match parent {
+        Shape::SchemaRoot(_) => true,
+        Shape::Schema(node) => node
+            .and_then(|n| n.get("properties"))
+            .is_some_and(|p| p.get(name).is_some()),
+        Shape::Builtin(parent) => !BUILTIN_MAPS.contains(&parent),
+    }
+}
+
+/// The set plus every struct-field ancestor of its paths, as structured-merge-diff's
+/// `EnsureNamedFieldsAreMembers` makes them: a manager that owned `spec.tls.mode` owned the
+/// `spec.tls` struct (and `spec`), so dropping all of it removes the whole section.
+fn with_struct_ancestors(set: &FieldSet, shape: Shape) -> FieldSet {
+    let mut out = set.clone();
+    for path in set {
+        let mut at = shape;
+        for (i, step) in path.iter().enumerate() {
+            match step {
+                Step::Field(name) => {
+                    // Applied bodies always carry metadata.name: metadata stays owned.
+                    let identity = i == 0 && name == "metadata";
+                    if i + 1 < path.len() && !identity && is_struct_field(at, name) {
+                        out.insert(path[..=i].to_vec());
+                    }
+                    at = at.field(name);
+                }
+                Step::Key(_) | Step::Value(_) => at = at.items(),
+            }
+        }
+    }
+    out
 }
 
 fn conflict_error(entries: &[Entry], conflicts: &[(usize, Path)]) -> ApiError {
@@ -357,6 +414,56 @@ mod tests {
         assert_eq!(
             error.body["message"],
             "Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.c"
+        );
+    }
+
+    #[test]
+    fn a_dropped_section_goes_with_its_defaults_unless_someone_else_owns_part_of_it() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "properties": {"replicas": {"type": "integer"},
+                "tls": {"type": "object", "properties": {"mode": {"type": "string"},
+                    "secretName": {"type": "string"}, "issuer": {"type": "string"}}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}}});
+        let shape = Shape::root(Some(&schema));
+        let body = |spec: Value| json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w"}, "spec": spec});
+        let mut live = apply(
+            &json!({"metadata": {}}),
+            &body(json!({"replicas": 1, "tls": {"secretName": "s"}, "labels": {"a": "1"}})),
+            &writer("A"),
+            false,
+            shape,
+        )
+        .unwrap();
+        live["spec"]["tls"]["mode"] = json!("auto"); // a default nobody owns
+        let dropped = apply(
+            &live,
+            &body(json!({"replicas": 1})),
+            &writer("A"),
+            false,
+            shape,
+        )
+        .unwrap();
+        assert_eq!(dropped["spec"], json!({"replicas": 1}));
+
+        let shared = apply(
+            &live,
+            &body(json!({"tls": {"issuer": "i"}})),
+            &writer("B"),
+            false,
+            shape,
+        )
+        .unwrap();
+        let kept = apply(
+            &shared,
+            &body(json!({"replicas": 1})),
+            &writer("A"),
+            false,
+            shape,
+        )
+        .unwrap();
+        assert_eq!(
+            kept["spec"],
+            json!({"replicas": 1, "tls": {"issuer": "i", "mode": "auto"}})
         );
     }
 }

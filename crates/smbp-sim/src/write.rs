@@ -38,8 +38,10 @@ fn writer<'a>(req: &'a ApiRequest, manager: &'a str, time: &'a str) -> Writer<'a
     }
 }
 
-/// Checks `apiVersion`/`kind` of a body against the URL's resource.
-fn check_type(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
+/// Checks `apiVersion`/`kind` of a body against the URL's resource. A custom resource of the
+/// wrong kind is refused with its content's validation causes too when `with_content` (creates
+/// and updates, as recorded).
+fn check_type(rt: &ResourceType, object: &Value, with_content: bool) -> Result<(), ApiError> {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -47,16 +49,23 @@ fn check_type(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
     if rt.custom && !kind.is_empty() && kind != rt.kind {
         let name = meta_str(object, "name").unwrap_or_default();
+        let mut causes = vec![Cause::new(
+            "FieldValueInvalid",
+            "kind",
+            format!("Invalid value: \"{kind}\": must be {}", rt.kind),
+        )];
+        // Still validated, but not defaulted: the defaulter is chosen by the body's kind.
+        if let Some(schema) = rt.schema.as_deref().filter(|_| with_content) {
+            let mut content = object.clone();
+            schema::prune(&mut content, schema);
+            causes.extend(schema::validate(&content, None, schema, &rt.schema_key));
+        }
         return Err(ApiError::invalid_named(
             &format!("{kind}.{}", rt.group),
             &rt.group,
             kind,
             name,
-            &[Cause::new(
-                "FieldValueInvalid",
-                "kind",
-                format!("Invalid value: \"{kind}\": must be {}", rt.kind),
-            )],
+            &causes,
         ));
     }
     if !api_version.is_empty() && api_version != rt.api_version() {
@@ -119,6 +128,11 @@ fn normalize(
         causes.extend(schema::validate(object, old, schema, &rt.schema_key));
     } else {
         causes.extend(validation::builtin(rt, object, old));
+        if (rt.group.as_str(), rt.kind.as_str())
+            == ("apiextensions.k8s.io", "CustomResourceDefinition")
+        {
+            causes.extend(schema::defaults::validate_crd(object));
+        }
     }
     if causes.is_empty() {
         Ok(warnings)
@@ -130,7 +144,7 @@ fn normalize(
 /// POST: creates an object.
 pub async fn create(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let body = req.json_body()?;
-    check_type(&req.rt, &body)?;
+    check_type(&req.rt, &body, true)?;
     let manager = req.manager();
     let time = sim.clock.now_rfc3339();
     let mut object = body;
@@ -272,7 +286,7 @@ async fn create_object(
 /// PUT: replaces an object (or its status).
 pub async fn update(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let body = req.json_body()?;
-    check_type(&req.rt, &body)?;
+    check_type(&req.rt, &body, true)?;
     let name = req.name.clone().unwrap_or_default();
     let body_name = meta_str(&body, "name").unwrap_or_default();
     if body_name != name {
@@ -376,25 +390,16 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
             "invalid object type: {group_version}, Kind={kind}"
         )));
     }
-    check_type(&req.rt, &applied)?;
+    check_type(&req.rt, &applied, false)?;
     let name = req.name.clone().unwrap_or_default();
     if let Some(schema) = req.rt.schema.as_deref() {
-        let mut probe = applied.clone();
-        let unknown = schema::prune(&mut probe, schema);
-        if !unknown.is_empty() {
-            let listed: Vec<String> = unknown
-                .iter()
-                .map(|p| format!(".{p}: field not declared in schema"))
-                .collect();
+        let errors = schema::typed::errors(&applied, schema);
+        if !errors.is_empty() {
             return Err(ApiError::internal(&format!(
                 "failed to create typed patch object (/{name}; {}, Kind={}): {}",
                 req.rt.api_version(),
                 req.rt.kind,
-                if listed.len() == 1 {
-                    listed[0].clone()
-                } else {
-                    format!("errors:\n  {}", listed.join("\n  "))
-                }
+                schema::typed::joined(&errors)
             )));
         }
     }
