@@ -16,6 +16,7 @@ use smbp_core::build::{
     APPLIED_HASH_ANNOTATION, Child, ChildKind, MANAGED_BY, OWNER_NAMESPACE_LABEL, OptionalApi,
     instance_selector,
 };
+use smbp_core::quantity::{compare_quantities, same_quantity};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use crate::cache::ChildKey;
@@ -278,7 +279,12 @@ pub async fn expand_volumes(
             .and_then(|r| r.requests.as_ref())
             .and_then(|r| r.get("storage"))
             .map(|q| q.0.as_str());
-        if requested == Some(size) || claim.metadata.deletion_timestamp.is_some() {
+        // Quantities compare by value (the API server stores `30720Mi` as `30Gi`); a claim that
+        // is already as large (or larger: volumes never shrink) is left alone.
+        let large_enough = requested.is_some_and(|r| {
+            compare_quantities(r, size).is_some_and(|o| o != std::cmp::Ordering::Less)
+        });
+        if large_enough || claim.metadata.deletion_timestamp.is_some() {
             continue;
         }
         let patch = serde_json::json!({"spec": {"resources": {"requests": {"storage": size}}}});
@@ -352,17 +358,40 @@ fn immutable_fields_match(live: &Value, desired: &Value) -> bool {
 }
 
 /// Whether `live` holds every value of `desired`: maps may have more keys (server defaults,
-/// other managers' fields), lists must match item by item, an empty desired map may be absent.
+/// other managers' fields), lists must match item by item, an empty desired map may be absent,
+/// and quantities (resource requests and limits, sizes) compare by value, as the API server
+/// stores them in canonical form (`1000m` as `1`, `30720Mi` as `30Gi`).
 pub fn contains(live: &Value, desired: &Value) -> bool {
+    contains_in(live, desired, false)
+}
+
+/// The maps whose values are quantities, and the fields that are one.
+const QUANTITY_MAPS: [&str; 4] = ["requests", "limits", "capacity", "hard"];
+const QUANTITY_FIELDS: [&str; 2] = ["sizeLimit", "storage"];
+
+fn contains_in(live: &Value, desired: &Value, quantity: bool) -> bool {
     match (live, desired) {
         (Value::Object(live), Value::Object(desired)) => {
             desired.iter().all(|(k, want)| match live.get(k) {
-                Some(have) => contains(have, want),
+                Some(have) => {
+                    let quantities = QUANTITY_MAPS.contains(&k.as_str());
+                    let is_quantity = quantity || QUANTITY_FIELDS.contains(&k.as_str());
+                    match (have, want) {
+                        (Value::String(h), Value::String(w)) if is_quantity => {
+                            h == w || same_quantity(h, w)
+                        }
+                        _ => contains_in(have, want, quantities),
+                    }
+                }
                 None => is_empty(want),
             })
         }
         (Value::Array(live), Value::Array(desired)) => {
-            live.len() == desired.len() && live.iter().zip(desired).all(|(h, w)| contains(h, w))
+            live.len() == desired.len()
+                && live
+                    .iter()
+                    .zip(desired)
+                    .all(|(h, w)| contains_in(h, w, false))
         }
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (live, desired) => live == desired,
@@ -443,5 +472,19 @@ mod tests {
         scaled["spec"]["replicas"] = json!(5);
         assert!(immutable_fields_match(&sts("1Gi"), &scaled));
         assert!(!immutable_fields_match(&sts("1Gi"), &sts("2Gi")));
+        // The API server stores quantities in canonical form: the same size is no change.
+        assert!(immutable_fields_match(&sts("30Gi"), &sts("30720Mi")));
+    }
+
+    #[test]
+    fn quantities_compare_by_value_and_only_where_they_are_quantities() {
+        let desired = json!({"resources": {"requests": {"cpu": "1000m", "memory": "30720Mi"}}});
+        let stored = json!({"resources": {"requests": {"cpu": "1", "memory": "30Gi"}}});
+        assert!(contains(&stored, &desired));
+        let other = json!({"resources": {"requests": {"cpu": "2", "memory": "30Gi"}}});
+        assert!(!contains(&other, &desired));
+        // A label that looks like a quantity is still text.
+        let label = json!({"labels": {"tier": "1000m"}});
+        assert!(!contains(&json!({"labels": {"tier": "1"}}), &label));
     }
 }
