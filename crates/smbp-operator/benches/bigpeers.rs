@@ -40,24 +40,6 @@ async fn create(api: &Api<DynamicObject>, object: Value) {
         .expect("create");
 }
 
-/// The text without terminal colour codes.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// CPU seconds (user + system) a process has used.
 fn cpu_seconds(pid: u32) -> f64 {
     let ticks = 100.0; // USER_HZ on Linux
@@ -84,7 +66,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn run(n: usize) {
+async fn run(n: usize) -> Result<(), String> {
     let nodes = (n * 5 / 100 + 3).max(3);
     let options = SimOptions {
         nodes: NodePool {
@@ -113,12 +95,18 @@ async fn run(n: usize) {
             "spec": {"kafka": {"listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": true}]}}})).await;
     }
 
-    let operator = Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+    let probe_port = free_port();
+    let mut operator = Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
         .args(["run", "--kubeconfig"])
         .arg(sim.kubeconfig_path())
-        .args(["--log", "warn,smbp_operator=info"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .args([
+            "--log-level=warn",
+            "--webhook-cert-source=none",
+            "--leader-elect=false",
+            &format!("--probe-address=127.0.0.1:{probe_port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("the operator starts");
     let pid = operator.id();
@@ -173,19 +161,11 @@ async fn run(n: usize) {
     let rss = peak_rss_kib(pid);
     let operator_cpu = cpu_seconds(pid);
     let sim_cpu = cpu_seconds(std::process::id());
+    let reconciles = reconciles_from_metrics(probe_port).await;
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    let output = operator.wait_with_output().expect("operator output");
-    let log = strip_ansi(&String::from_utf8_lossy(&output.stdout));
-    let reconciles: u64 = log
-        .lines()
-        .rev()
-        .find(|l| l.contains("stopped"))
-        .and_then(|l| l.split("reconciles=").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0);
+    let exited = operator.wait().expect("operator exit");
     let total: u64 = writes.values().sum();
     println!(
         "N = {n} BigPeers in {} namespaces ({nodes} nodes, clock {TIME_SCALE}x, operator concurrency 16)",
@@ -218,9 +198,51 @@ async fn run(n: usize) {
         ready_elapsed.as_secs_f64()
     );
     sim.shutdown().await;
+    // A benchmark that measured nothing is a failure, so it cannot rot unnoticed.
+    let mut failures = Vec::new();
+    if ready_after.is_none() {
+        failures.push("not every BigPeer became Ready".to_string());
+    }
+    if total == 0 || reconciles == 0 {
+        failures.push(format!(
+            "{total} writes and {reconciles} reconciles were measured"
+        ));
+    }
+    if !exited.success() {
+        failures.push(format!("the operator exited with {exited}"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("N={n}: {}", failures.join("; ")))
+    }
 }
 
-fn main() {
+/// A TCP port free on loopback now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The operator's finished reconciles, from `smbp_operator_reconciles_total` on its `/metrics`.
+async fn reconciles_from_metrics(port: u16) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return 0;
+    };
+    let request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body).await;
+    body.lines()
+        .filter(|l| l.starts_with("smbp_operator_reconciles_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn main() -> std::process::ExitCode {
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -234,7 +256,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let mut failed = false;
     for n in sizes {
-        runtime.block_on(run(n));
+        if let Err(error) = runtime.block_on(run(n)) {
+            eprintln!("benchmark failed: {error}");
+            failed = true;
+        }
+    }
+    if failed {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
     }
 }

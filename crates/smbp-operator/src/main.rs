@@ -171,6 +171,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let client = smbp_operator::client::client(args.kubeconfig.as_deref(), &metrics)
         .await
         .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
+    let needs_namespace =
+        args.leader_elect || matches!(args.webhook_cert_source, CertChoice::SelfManaged);
+    if needs_namespace {
+        operator_namespace_exists(&client, &args.operator_namespace).await?;
+    }
     let pod = std::env::var("POD_NAME").ok();
     let options = Options {
         namespaces: args
@@ -221,6 +226,26 @@ async fn run(args: RunArgs) -> Result<(), String> {
         .supervisor
         .await
         .map_err(|e| format!("the supervisor failed: {e}"))?
+}
+
+/// The operator's own namespace holds its Lease and webhook CA Secret: a missing one is refused
+/// at start with what to do, instead of failing later in a retry loop.
+async fn operator_namespace_exists(client: &kube::Client, namespace: &str) -> Result<(), String> {
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(client.clone());
+    match namespaces.get_opt(namespace).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!(
+            "the operator namespace {namespace:?} does not exist: create it \
+             (kubectl create namespace {namespace}) or pass --operator-namespace with an existing one \
+             (in a cluster, POD_NAMESPACE names the pod's own)"
+        )),
+        // Without permission to read namespaces the Lease and Secret calls will tell.
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
+        Err(error) => Err(format!(
+            "cannot reach the API server to check namespace {namespace:?}: {error}"
+        )),
+    }
 }
 
 fn webhook_options(args: &RunArgs) -> Option<WebhookOptions> {

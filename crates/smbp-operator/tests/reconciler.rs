@@ -562,13 +562,14 @@ async fn an_undecodable_bigpeer_is_reported_and_does_not_stop_the_others() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
     env.create_bigpeer(NS, "broken", spec("events", None, json!({})))
         .await;
-    // A status the schema admits (a string) but no BigPeer decodes (not a timestamp): what an
-    // older or foreign writer could leave behind.
+    // A status the schema admits (an integer: the API server does not enforce `format: int32`)
+    // but no BigPeer decodes (beyond i32): what an older or foreign writer could leave behind.
     env.bigpeers(NS)
         .patch_status(
             "broken",
             &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"status": {"upgrade": {"startedAt": "yesterday"}}})),
+            &kube::api::Patch::Merge(json!({"status": {"store": {
+                "replicas": 3_000_000_000_i64, "readyReplicas": 0, "updatedReplicas": 0}}})),
         )
         .await
         .expect("the API server stores it");

@@ -645,3 +645,25 @@ async fn a_task_that_dies_stops_the_whole_process_with_an_error() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_operator_namespace_stops_the_binary_at_once_saying_what_to_do() {
+    let sim = support::cluster(ThirdPartyCrds::all()).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+        .args(["run", "--kubeconfig"])
+        .arg(sim.kubeconfig_path())
+        .args(["--probe-address=127.0.0.1:0", "--log-format=text"])
+        .env("POD_NAMESPACE", "not-there")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the operator namespace \\\"not-there\\\" does not exist")
+            || stderr.contains("the operator namespace \"not-there\" does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--operator-namespace"), "{stderr}");
+}
