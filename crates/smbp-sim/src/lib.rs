@@ -28,6 +28,7 @@ mod gc;
 mod lifecycle;
 mod managed;
 mod patch;
+pub mod quantity;
 mod read;
 mod request;
 mod resources;
