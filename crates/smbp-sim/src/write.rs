@@ -89,6 +89,7 @@ fn generation_content(rt: &ResourceType, object: &Value) -> Value {
 /// Schema work on a custom resource (prune, default, validate) and metadata validation for all
 /// resources. Returns the unknown-field warnings.
 fn normalize(
+    sim: &Sim,
     req: &ApiRequest,
     object: &mut Value,
     old: Option<&Value>,
@@ -96,7 +97,7 @@ fn normalize(
     let rt = &req.rt;
     let name = meta_str(object, "name").unwrap_or_default().to_string();
     let mut warnings = Vec::new();
-    let mut causes = validation::metadata(rt, object, old);
+    let mut causes = validation::metadata(rt, object, &sim.gates);
     if let Some(schema) = rt.schema.as_deref() {
         let pruned = schema::prune(object, schema);
         match req.param("fieldValidation") {
@@ -118,6 +119,14 @@ fn normalize(
         schema::apply_defaults(object, schema);
         causes.extend(schema::validate(object, old, schema, &rt.schema_key));
     } else {
+        validation::prepare(rt, object, old, &sim.gates);
+        validation::decode(rt, object).map_err(|error| {
+            ApiError::bad_request(&format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: {error}",
+                kind = rt.kind,
+                version = rt.version
+            ))
+        })?;
         causes.extend(validation::builtin(rt, object, old));
     }
     if causes.is_empty() {
@@ -220,7 +229,7 @@ async fn create_object(
     validation::default_builtin(rt, &mut object);
     validation::default_status_on_create(rt, &mut object);
     drop_empty_metadata(&mut object);
-    let warnings = normalize(req, &mut object, None)?;
+    let warnings = normalize(sim, req, &mut object, None)?;
     let name = meta_str(&object, "name").unwrap_or_default().to_string();
     let namespace = meta_str(&object, "namespace")
         .unwrap_or_default()
@@ -520,7 +529,7 @@ async fn modify(
         if let Some(error) = finalizer_violation(rt, &current, &new) {
             return Err(error);
         }
-        let mut warnings = normalize(req, &mut new, Some(&current))?;
+        let mut warnings = normalize(sim, req, &mut new, Some(&current))?;
         if rt.tracks_generation && generation_content(rt, &new) != generation_content(rt, &current)
         {
             let generation = current
