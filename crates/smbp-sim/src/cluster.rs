@@ -48,6 +48,9 @@ pub enum StartError {
     /// A feature gate the sim does not know.
     #[error("invalid feature gates: {0}")]
     FeatureGates(String),
+    /// An object kube-apiserver creates at start (the system PriorityClasses) was refused.
+    #[error("cannot create the built-in objects: {0}")]
+    Bootstrap(String),
     /// A vendored third-party CRD was refused.
     #[error("cannot install the third-party CRD {0}")]
     Crd(String),
@@ -188,6 +191,9 @@ impl SimCluster {
                 .create(crate::controllers::api::gvr::NAMESPACES, "", &object)
                 .await;
         }
+        crate::priority::install(&setup)
+            .await
+            .map_err(|e| StartError::Bootstrap(e.body.to_string()))?;
         crate::crds::install(&setup, &options.crds)
             .await
             .map_err(StartError::Crd)?;

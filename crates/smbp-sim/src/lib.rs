@@ -29,6 +29,7 @@ mod gc;
 mod lifecycle;
 mod managed;
 mod patch;
+mod priority;
 pub mod quantity;
 mod read;
 mod request;

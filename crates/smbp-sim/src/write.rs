@@ -159,6 +159,7 @@ async fn create_object(
     mut object: Value,
 ) -> Result<Reply, ApiError> {
     let rt = &req.rt;
+    crate::priority::admit_create(sim, rt, &mut object)?;
     {
         let meta = metadata_mut(&mut object);
         if meta.contains_key("resourceVersion") && meta["resourceVersion"] != json!("") {
@@ -515,6 +516,7 @@ async fn modify(
         }
         let mut new = merge_subresource(req, &current, &mut proposed);
         protect_metadata(&current, &mut new);
+        crate::priority::keep_on_update(rt, &mut new, &current);
         validation::default_builtin(rt, &mut new);
         if mutation == Mutation::Update {
             let manager = req.manager();

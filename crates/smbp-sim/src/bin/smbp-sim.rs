@@ -1,4 +1,5 @@
-//! `smbp-sim serve --port N --kubeconfig PATH [--api-only] [--time-scale X]`: runs a simulated
+//! `smbp-sim serve --port N --kubeconfig PATH [--api-only] [--time-scale X]
+//! [--feature-gates Name=true,...]`: runs a simulated
 //! cluster (by default with every simulated controller and third-party CRD) until interrupted, for
 //! kubectl sessions, the operator binary, and manual exploration.
 
@@ -36,6 +37,9 @@ enum Command {
         /// How many times faster than real time the cluster's clock runs.
         #[arg(long, default_value_t = 1.0)]
         time_scale: f64,
+        /// Feature gates, as kube-apiserver takes them: `MaxUnavailableStatefulSet=true,...`.
+        #[arg(long, value_parser = smbp_sim::FeatureGates::parse, default_value = "")]
+        feature_gates: smbp_sim::FeatureGates,
     },
 }
 
@@ -47,6 +51,7 @@ async fn main() -> std::process::ExitCode {
         watch_history,
         api_only,
         time_scale,
+        feature_gates,
     } = Cli::parse().command;
     let base = if api_only {
         smbp_sim::SimOptions::default()
@@ -58,6 +63,7 @@ async fn main() -> std::process::ExitCode {
         kubeconfig: Some(kubeconfig.clone()),
         watch_history,
         time_scale,
+        feature_gates,
         ..base
     };
     let cluster = match smbp_sim::SimCluster::start_with(options).await {

@@ -198,8 +198,15 @@ impl StatefulSets {
 
         // Rolling update: highest ordinal first, within the unavailability budget.
         if !blocked && rolling {
+            // kube-controller-manager honours maxUnavailable only with its feature gate on.
+            let gated = self
+                .api
+                .sim()
+                .gates
+                .enabled(crate::features::MAX_UNAVAILABLE_STATEFULSET);
             let max_unavailable = scaled_value(
-                set.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
+                set.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable")
+                    .filter(|_| gated),
                 replicas,
                 "1",
                 false,
@@ -454,7 +461,10 @@ impl StatefulSets {
         match self.api.create(gvr::PODS, &namespace, &pod).await {
             Ok(_) => Ok(()),
             Err(error) if error.code == 409 => Ok(()),
-            Err(error) => Err(error),
+            Err(error) => {
+                super::events::failed_create(&self.api, set, &pod_name, &error).await;
+                Err(error)
+            }
         }
     }
 

@@ -11,6 +11,7 @@ mod meta;
 mod names;
 mod pods;
 mod quantities;
+mod scheduling;
 mod strategy;
 mod typecheck;
 
@@ -42,6 +43,9 @@ pub fn builtin(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Vec<Ca
     causes.extend(quantities::validate(rt, object));
     if let Some(old) = old {
         causes.extend(immutable::validate(rt, object, old));
+    }
+    if (rt.group.as_str(), rt.kind.as_str()) == ("scheduling.k8s.io", "PriorityClass") {
+        causes.extend(scheduling::validate(object, old));
     }
     causes
 }

@@ -17,6 +17,7 @@ pub fn type_check(rt: &ResourceType, object: &Value) -> Result<(), String> {
         apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
         coordination::v1 as coordination, core::v1 as core, events::v1 as events,
         networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+        scheduling::v1 as scheduling,
     };
     let result = match (rt.group.as_str(), rt.kind.as_str()) {
         ("", "ConfigMap") => decodes::<core::ConfigMap>(object),
@@ -28,6 +29,9 @@ pub fn type_check(rt: &ResourceType, object: &Value) -> Result<(), String> {
         ("", "Namespace") => decodes::<core::Namespace>(object),
         ("", "Node") => decodes::<core::Node>(object),
         ("", "Event") => decodes::<core::Event>(object),
+        ("", "ResourceQuota") => decodes::<core::ResourceQuota>(object),
+        ("", "LimitRange") => decodes::<core::LimitRange>(object),
+        ("scheduling.k8s.io", "PriorityClass") => decodes::<scheduling::PriorityClass>(object),
         ("apps", "Deployment") => decodes::<apps::Deployment>(object),
         ("apps", "StatefulSet") => decodes::<apps::StatefulSet>(object),
         ("apps", "ReplicaSet") => decodes::<apps::ReplicaSet>(object),
