@@ -198,15 +198,8 @@ impl StatefulSets {
 
         // Rolling update: highest ordinal first, within the unavailability budget.
         if !blocked && rolling {
-            // kube-controller-manager honours maxUnavailable only with its feature gate on.
-            let gated = self
-                .api
-                .sim()
-                .gates
-                .enabled(crate::features::MAX_UNAVAILABLE_STATEFULSET);
             let max_unavailable = scaled_value(
-                set.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable")
-                    .filter(|_| gated),
+                set.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
                 replicas,
                 "1",
                 false,

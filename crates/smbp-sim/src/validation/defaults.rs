@@ -76,9 +76,13 @@ fn default_workload_spec(rt: &ResourceType, object: &mut Value) {
             .get_mut("updateStrategy")
             .and_then(Value::as_object_mut)
         && strategy.get("type") == Some(&json!("RollingUpdate"))
-        && !strategy.contains_key("rollingUpdate")
     {
-        strategy.insert("rollingUpdate".into(), json!({"partition": 0}));
+        let rolling = strategy
+            .entry("rollingUpdate")
+            .or_insert_with(|| json!({}));
+        if let Some(rolling) = rolling.as_object_mut() {
+            rolling.entry("partition").or_insert(json!(0));
+        }
     }
 }
 
@@ -133,5 +137,20 @@ mod tests {
             json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}]}]}});
         default_builtin(&rt, &mut pod);
         assert_eq!(pod["spec"]["containers"][0]["ports"][0]["protocol"], "TCP");
+    }
+
+    #[test]
+    fn a_rolling_update_gets_a_partition() {
+        let rt = builtins()
+            .into_iter()
+            .find(|r| r.plural == "statefulsets")
+            .unwrap();
+        let mut set = json!({"spec": {"updateStrategy": {"type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 2}}}});
+        default_builtin(&rt, &mut set);
+        assert_eq!(
+            set["spec"]["updateStrategy"]["rollingUpdate"],
+            json!({"maxUnavailable": 2, "partition": 0})
+        );
     }
 }
