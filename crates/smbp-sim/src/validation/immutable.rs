@@ -212,7 +212,7 @@ fn storage(claim: &Value, pointer: &str) -> Option<quantity::Quantity> {
 
 /// `ValidatePersistentVolumeClaimUpdate` (with `RecoverVolumeExpansionFailure`, GA since 1.34):
 /// the spec is immutable except `volumeName` once and, for bound claims, the storage request,
-/// which may not go down to `status.capacity` or below.
+/// which may not go down to `status.capacity` or below; a claim without a class may get one.
 fn claim(new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut frozen_new = spec_without(new, &[]);
@@ -224,6 +224,14 @@ fn claim(new: &Value, old: &Value) -> Vec<Cause> {
         )
     {
         spec.insert("volumeName".into(), name.clone());
+    }
+    let beta_class = "/metadata/annotations/volume.beta.kubernetes.io~1storage-class";
+    if old.pointer("/spec/storageClassName").is_none_or(Value::is_null)
+        && old.pointer(beta_class).is_none()
+        && let Some(spec) = frozen_new.as_object_mut()
+    {
+        // validateStorageClassUpgradeFromNil: a class may be set once on a claim without one.
+        spec.remove("storageClassName");
     }
     if new.pointer("/status/phase") == Some(&json!("Bound")) {
         for frozen in [&mut frozen_new, &mut frozen_old] {

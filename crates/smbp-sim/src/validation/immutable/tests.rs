@@ -114,5 +114,9 @@ fn claims_grow_only_when_bound_and_never_below_capacity() {
     );
     let mut named = bound.clone();
     named["spec"]["volumeName"] = json!("pv-1");
+    named["spec"]["storageClassName"] = json!("standard");
     assert!(shown("persistentvolumeclaims", &named, &bound).is_empty());
+    let mut reclassed = named.clone();
+    reclassed["spec"]["storageClassName"] = json!("fast");
+    assert_eq!(shown("persistentvolumeclaims", &reclassed, &named).len(), 1);
 }
