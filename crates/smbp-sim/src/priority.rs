@@ -74,9 +74,16 @@ fn resolve(sim: &Sim, pod: &Value) -> Result<(String, i64, Value), String> {
     };
     if !named.is_empty() {
         let class = store
-            .get(&PRIORITY_CLASSES.storage_key(), &(String::new(), named.to_string()))
+            .get(
+                &PRIORITY_CLASSES.storage_key(),
+                &(String::new(), named.to_string()),
+            )
             .ok_or_else(|| format!("no PriorityClass with name {named} was found"))?;
-        return Ok((named.to_string(), class["value"].as_i64().unwrap_or(0), policy(&class)));
+        return Ok((
+            named.to_string(),
+            class["value"].as_i64().unwrap_or(0),
+            policy(&class),
+        ));
     }
     let default = store
         .list(&PRIORITY_CLASSES.storage_key(), None)
@@ -104,12 +111,23 @@ pub fn admit_create(sim: &Sim, rt: &ResourceType, pod: &mut Value) -> Result<(),
     if let Some(given) = spec.get("priority").and_then(Value::as_i64)
         && given != priority
     {
-        return Err(forbidden(pod, &format!("the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {priority} from the given PriorityClass name")));
+        return Err(forbidden(
+            pod,
+            &format!(
+                "the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {priority} from the given PriorityClass name"
+            ),
+        ));
     }
     if let Some(given) = spec.get("preemptionPolicy").and_then(Value::as_str)
         && Some(given) != policy.as_str()
     {
-        return Err(forbidden(pod, &format!("the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {} from the given PriorityClass name", policy.as_str().unwrap_or(""))));
+        return Err(forbidden(
+            pod,
+            &format!(
+                "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {} from the given PriorityClass name",
+                policy.as_str().unwrap_or("")
+            ),
+        ));
     }
     if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
         if !class.is_empty() {

@@ -36,7 +36,10 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::FormatWrong => {
-                write!(f, "quantities must match the regular expression '{SPLIT_RE}'")
+                write!(
+                    f,
+                    "quantities must match the regular expression '{SPLIT_RE}'"
+                )
             }
             ParseError::Numeric => f.write_str("unable to parse numeric part of quantity"),
             ParseError::Suffix => f.write_str("unable to parse quantity's suffix"),
@@ -87,7 +90,11 @@ fn scan(s: &str) -> Result<Parts<'_>, ParseError> {
         return Ok(zero);
     }
     let num_end = run_end(bytes, pos, |b| b.is_ascii_digit());
-    let num = if num_end == pos { "0" } else { &s[pos..num_end] };
+    let num = if num_end == pos {
+        "0"
+    } else {
+        &s[pos..num_end]
+    };
     pos = num_end;
     let mut denom = "";
     if bytes.get(pos) == Some(&b'.') {

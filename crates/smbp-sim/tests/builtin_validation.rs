@@ -34,7 +34,10 @@ async fn send(cluster: &SimHandle, method: &str, path: &str, body: Option<Value>
         .await
         .unwrap()
         .to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// `field: message` of every cause of a 422 answer.
@@ -55,7 +58,8 @@ fn causes(answer: &Value) -> Vec<String> {
 
 /// A Pod in `default` with one container and the given extra spec fields.
 fn pod(name: &str, resources: Value, extra: Value) -> Value {
-    let mut spec = json!({"containers": [{"name": "app", "image": "app:1", "resources": resources}]});
+    let mut spec =
+        json!({"containers": [{"name": "app", "image": "app:1", "resources": resources}]});
     spec.as_object_mut()
         .unwrap()
         .extend(extra.as_object().cloned().unwrap_or_default());
@@ -74,7 +78,9 @@ async fn names_follow_each_kinds_rule_and_the_service_name_gate() {
     assert_eq!(status, 422);
     assert_eq!(
         causes(&answer),
-        ["metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]
+        [
+            "metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+        ]
     );
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
     let (status, _) = send(&cluster, "POST", "/api/v1/namespaces", Some(namespace)).await;
@@ -230,11 +236,19 @@ async fn immutable_fields_of_jobs_services_and_claims_stay_put() {
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}});
     send(&cluster, "POST", claims, Some(claim)).await;
     let bound = json!({"status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}});
-    let (status, _) = send(&cluster, "PATCH", &format!("{claims}/c/status"), Some(bound)).await;
+    let (status, _) = send(
+        &cluster,
+        "PATCH",
+        &format!("{claims}/c/status"),
+        Some(bound),
+    )
+    .await;
     assert_eq!(status, 200);
     let grow = json!({"spec": {"resources": {"requests": {"storage": "20Gi"}}}});
     assert_eq!(
-        send(&cluster, "PATCH", &format!("{claims}/c"), Some(grow)).await.0,
+        send(&cluster, "PATCH", &format!("{claims}/c"), Some(grow))
+            .await
+            .0,
         200
     );
     let shrink = json!({"spec": {"resources": {"requests": {"storage": "5Gi"}}}});
@@ -310,7 +324,13 @@ async fn warnings(cluster: &SimHandle, namespace: &str, name: &str) -> Vec<Strin
         .into_iter()
         .flatten()
         .filter(|e| e["involvedObject"]["name"] == name && e["type"] == "Warning")
-        .map(|e| format!("{}: {}", e["reason"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["reason"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -321,19 +341,35 @@ async fn controllers_report_refused_pods_as_kubernetes_does() {
     let template = json!({"metadata": {"labels": {"app": "a"}},
         "spec": {"priorityClassName": "missing", "containers": [{"name": "c", "image": "i"}]}});
     let selector = json!({"matchLabels": {"app": "a"}});
-    let sets = api(&cluster, "apps", "v1", "StatefulSet", "statefulsets", "prio");
-    create(&sets, json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
-        "spec": {"serviceName": "db", "selector": selector, "template": template}}))
+    let sets = api(
+        &cluster,
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "prio",
+    );
+    create(
+        &sets,
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"serviceName": "db", "selector": selector, "template": template}}),
+    )
     .await;
     let deployments = api(&cluster, "apps", "v1", "Deployment", "deployments", "prio");
-    create(&deployments, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"selector": selector, "template": template}}))
+    create(
+        &deployments,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": selector, "template": template}}),
+    )
     .await;
     let mut job_template = template.clone();
     job_template["spec"]["restartPolicy"] = json!("Never");
     let jobs = api(&cluster, "batch", "v1", "Job", "jobs", "prio");
-    create(&jobs, json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
-        "spec": {"template": job_template}}))
+    create(
+        &jobs,
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+        "spec": {"template": job_template}}),
+    )
     .await;
 
     let refusal = "is forbidden: no PriorityClass with name missing was found";
@@ -343,7 +379,9 @@ async fn controllers_report_refused_pods_as_kubernetes_does() {
     .await;
     assert_eq!(
         set_events[0],
-        format!("FailedCreate: create Pod db-0 in StatefulSet db failed error: pods \"db-0\" {refusal}")
+        format!(
+            "FailedCreate: create Pod db-0 in StatefulSet db failed error: pods \"db-0\" {refusal}"
+        )
     );
     let job_events = eventually("the Job's FailedCreate", WAIT, || async {
         Some(warnings(&cluster, "prio", "once").await).filter(|w| !w.is_empty())

@@ -694,7 +694,10 @@ fn replica_failure(
             "ReplicaFailure",
             "True",
             &clock.now_rfc3339(),
-            &[("reason", json!("FailedCreate")), ("message", json!(message))],
+            &[
+                ("reason", json!("FailedCreate")),
+                ("message", json!(message)),
+            ],
         ),
         None => conditions.retain(|c| c["type"] != "ReplicaFailure"),
     }
@@ -703,7 +706,12 @@ fn replica_failure(
 
 /// `getReplicaFailures`: the Deployment carries the `ReplicaFailure` condition of its new
 /// ReplicaSet, else of an old one, and loses it when none has one.
-fn copy_replica_failure(conditions: &mut Vec<Value>, sets: &[Arc<Value>], new_name: &str, now: &str) {
+fn copy_replica_failure(
+    conditions: &mut Vec<Value>,
+    sets: &[Arc<Value>],
+    new_name: &str,
+    now: &str,
+) {
     let failure_of = |rs: &Arc<Value>| {
         rs.pointer("/status/conditions")
             .and_then(Value::as_array)

@@ -54,9 +54,7 @@ pub async fn record(
         let count = earlier["count"].as_i64().unwrap_or(1) + 1;
         let name = str_at(&earlier, "/metadata/name").unwrap_or_default();
         let patch = json!({"count": count, "lastTimestamp": now});
-        let _ = api
-            .merge_patch(EVENTS, namespace, name, None, &patch)
-            .await;
+        let _ = api.merge_patch(EVENTS, namespace, name, None, &patch).await;
         return;
     }
     let object_name = str_at(object, "/metadata/name").unwrap_or_default();

@@ -134,8 +134,19 @@ fn upstream_parse_table_with_and_without_signs() {
 #[test]
 fn upstream_invalid_quantities_are_refused() {
     for input in [
-        "", "1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-",
-        "1e4294967297", " 1", "1 ",
+        "",
+        "1.1.M",
+        "1+1.0M",
+        "0.1mi",
+        "0.1am",
+        "aoeu",
+        ".5i",
+        "1i",
+        "-3.01i",
+        "-3.01e-",
+        "1e4294967297",
+        " 1",
+        "1 ",
     ] {
         assert!(parse(input).is_err(), "{input:?} parsed");
     }
@@ -226,7 +237,11 @@ fn upstream_canonical_strings_and_alternates() {
         let reparsed = parse(canonical).unwrap();
         assert_eq!(reparsed.to_string(), canonical, "{canonical} round trip");
         if !alternate.is_empty() {
-            assert_eq!(parse(alternate).unwrap().to_string(), canonical, "{alternate}");
+            assert_eq!(
+                parse(alternate).unwrap().to_string(),
+                canonical,
+                "{alternate}"
+            );
         }
     }
 }

@@ -77,9 +77,7 @@ fn default_workload_spec(rt: &ResourceType, object: &mut Value) {
             .and_then(Value::as_object_mut)
         && strategy.get("type") == Some(&json!("RollingUpdate"))
     {
-        let rolling = strategy
-            .entry("rollingUpdate")
-            .or_insert_with(|| json!({}));
+        let rolling = strategy.entry("rollingUpdate").or_insert_with(|| json!({}));
         if let Some(rolling) = rolling.as_object_mut() {
             rolling.entry("partition").or_insert(json!(0));
         }

@@ -97,10 +97,15 @@ fn without_scheduling_directives(template: &Value) -> Value {
 
 /// `ValidateJobSpecUpdate`: selector, template, completionMode and completions.
 fn job(new: &Value, old: &Value) -> Vec<Cause> {
-    let mut causes: Vec<Cause> = ["selector", "completionMode", "podFailurePolicy", "managedBy"]
-        .iter()
-        .filter_map(|f| immutable(new, old, f))
-        .collect();
+    let mut causes: Vec<Cause> = [
+        "selector",
+        "completionMode",
+        "podFailurePolicy",
+        "managedBy",
+    ]
+    .iter()
+    .filter_map(|f| immutable(new, old, f))
+    .collect();
     let suspended_unstarted = old.pointer("/spec/suspend") == Some(&json!(true))
         && old.pointer("/status/startTime").is_none_or(Value::is_null);
     let template_changed = if suspended_unstarted {
@@ -218,15 +223,15 @@ fn claim(new: &Value, old: &Value) -> Vec<Cause> {
     let mut frozen_new = spec_without(new, &[]);
     let mut frozen_old = spec_without(old, &[]);
     if old.pointer("/spec/volumeName").is_none_or(|v| v == "")
-        && let (Some(name), Some(spec)) = (
-            new.pointer("/spec/volumeName"),
-            frozen_old.as_object_mut(),
-        )
+        && let (Some(name), Some(spec)) =
+            (new.pointer("/spec/volumeName"), frozen_old.as_object_mut())
     {
         spec.insert("volumeName".into(), name.clone());
     }
     let beta_class = "/metadata/annotations/volume.beta.kubernetes.io~1storage-class";
-    if old.pointer("/spec/storageClassName").is_none_or(Value::is_null)
+    if old
+        .pointer("/spec/storageClassName")
+        .is_none_or(Value::is_null)
         && old.pointer(beta_class).is_none()
         && let Some(spec) = frozen_new.as_object_mut()
     {

@@ -15,9 +15,7 @@ const ANNOTATIONS_LIMIT: usize = 256 * 1024;
 /// The name rule of a kind: a checker taking the name and whether it is a `generateName` prefix.
 fn name_rule(rt: &ResourceType, gates: &FeatureGates) -> fn(&str) -> Vec<String> {
     match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "services") if !gates.enabled(RELAXED_SERVICE_NAME_VALIDATION) => {
-            names::dns1035_label
-        }
+        ("", "services") if !gates.enabled(RELAXED_SERVICE_NAME_VALIDATION) => names::dns1035_label,
         ("", "services" | "namespaces") => names::dns1123_label,
         ("rbac.authorization.k8s.io", _) => names::path_segment,
         _ => names::dns1123_subdomain,
@@ -32,13 +30,17 @@ pub fn object_meta(rt: &ResourceType, object: &Value, gates: &FeatureGates) -> V
     if let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
         && !prefix.is_empty()
     {
-        causes.extend(rule(&names::mask_trailing_dash(prefix)).into_iter().map(|m| {
-            Cause::new(
-                "FieldValueInvalid",
-                "metadata.generateName",
-                format!("Invalid value: {prefix:?}: {m}"),
-            )
-        }));
+        causes.extend(
+            rule(&names::mask_trailing_dash(prefix))
+                .into_iter()
+                .map(|m| {
+                    Cause::new(
+                        "FieldValueInvalid",
+                        "metadata.generateName",
+                        format!("Invalid value: {prefix:?}: {m}"),
+                    )
+                }),
+        );
     }
     let name = meta.get("name").and_then(Value::as_str).unwrap_or("");
     if !name.is_empty() {
@@ -73,7 +75,9 @@ pub fn labels(labels: Option<&Value>, field: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
     for (key, value) in map {
         let value = value.as_str().unwrap_or("");
-        let key_errors = names::qualified_name(key).into_iter().map(|m| (key.as_str(), m));
+        let key_errors = names::qualified_name(key)
+            .into_iter()
+            .map(|m| (key.as_str(), m));
         let value_errors = names::label_value(value).into_iter().map(|m| (value, m));
         causes.extend(key_errors.chain(value_errors).map(|(bad, m)| {
             Cause::new(
@@ -163,7 +167,8 @@ mod tests {
                 "metadata.annotations"
             ]
         );
-        let big = json!({"metadata": {"name": "a", "annotations": {"k": "v".repeat(ANNOTATIONS_LIMIT)}}});
+        let big =
+            json!({"metadata": {"name": "a", "annotations": {"k": "v".repeat(ANNOTATIONS_LIMIT)}}});
         let causes = object_meta(&rt("configmaps"), &big, &gates);
         assert_eq!(
             causes[0].display(),

@@ -25,10 +25,7 @@ fn lower_alnum_or(s: &str, extra: &[u8]) -> bool {
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
 fn matches_label(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && lower_alnum_or(s, b"-")
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+    !b.is_empty() && lower_alnum_or(s, b"-") && b[0] != b'-' && b[b.len() - 1] != b'-'
 }
 
 /// `IsDNS1123Label`.
@@ -223,8 +220,14 @@ mod tests {
     #[test]
     fn port_names_and_generate_name_prefixes() {
         assert!(port_name("http").is_empty());
-        assert_eq!(port_name("8080"), vec!["must contain at least one letter (a-z)"]);
-        assert_eq!(port_name("a--b"), vec!["must not contain consecutive hyphens"]);
+        assert_eq!(
+            port_name("8080"),
+            vec!["must contain at least one letter (a-z)"]
+        );
+        assert_eq!(
+            port_name("a--b"),
+            vec!["must not contain consecutive hyphens"]
+        );
         assert_eq!(mask_trailing_dash("web-"), "weba");
         assert_eq!(mask_trailing_dash("-"), "-");
         assert_eq!(path_segment("system:a/b"), vec!["may not contain '/'"]);

@@ -64,8 +64,14 @@ fn kind_sites(rt: &ResourceType) -> &'static [(&'static str, Rule)] {
             ("/status/allocatedResources", Rule::Stored),
         ],
         ("apps", "StatefulSet") => &[
-            ("/spec/volumeClaimTemplates/{i}/spec/resources/requests", Rule::Stored),
-            ("/spec/volumeClaimTemplates/{i}/spec/resources/limits", Rule::Stored),
+            (
+                "/spec/volumeClaimTemplates/{i}/spec/resources/requests",
+                Rule::Stored,
+            ),
+            (
+                "/spec/volumeClaimTemplates/{i}/spec/resources/limits",
+                Rule::Stored,
+            ),
         ],
         ("", "ResourceQuota") => &[
             ("/spec/hard", Rule::NonNegative),
@@ -158,7 +164,10 @@ fn text(value: &Value) -> Option<String> {
 /// Applies `visit` to every quantity value of the object (resource-map entries and size limits).
 fn for_each_quantity(rt: &ResourceType, object: &mut Value, mut visit: impl FnMut(&mut Value)) {
     for site in sites(rt, object) {
-        if let Some(map) = object.pointer_mut(&site.pointer).and_then(Value::as_object_mut) {
+        if let Some(map) = object
+            .pointer_mut(&site.pointer)
+            .and_then(Value::as_object_mut)
+        {
             map.values_mut().for_each(&mut visit);
         }
     }
@@ -260,7 +269,10 @@ fn requests_within_limits(resources: &Value, field: &str) -> Vec<Cause> {
 /// A claim's `storage` request: required and positive (`ValidatePersistentVolumeClaimSpec`).
 fn claim_storage(map: Option<&Map<String, Value>>) -> Vec<Cause> {
     let field = "spec.resources[storage]";
-    match entries(map).into_iter().find(|(name, _)| *name == "storage") {
+    match entries(map)
+        .into_iter()
+        .find(|(name, _)| *name == "storage")
+    {
         None => vec![Cause::new("FieldValueRequired", field, "Required value")],
         Some((_, q)) if q.is_negative() || q.to_string() == "0" => vec![Cause::new(
             "FieldValueInvalid",

@@ -19,7 +19,7 @@ pub fn type_check(rt: &ResourceType, object: &Value) -> Result<(), String> {
         networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
         scheduling::v1 as scheduling,
     };
-    let result = match (rt.group.as_str(), rt.kind.as_str()) {
+    match (rt.group.as_str(), rt.kind.as_str()) {
         ("", "ConfigMap") => decodes::<core::ConfigMap>(object),
         ("", "Secret") => decodes::<core::Secret>(object),
         ("", "Pod") => decodes::<core::Pod>(object),
@@ -51,8 +51,7 @@ pub fn type_check(rt: &ResourceType, object: &Value) -> Result<(), String> {
             decodes::<rbac::ClusterRoleBinding>(object)
         }
         _ => Ok(()),
-    };
-    result
+    }
 }
 #[cfg(test)]
 mod tests {
@@ -62,7 +61,10 @@ mod tests {
 
     #[test]
     fn wrong_types_in_builtins_are_refused() {
-        let rt = builtins().into_iter().find(|r| r.plural == "configmaps").unwrap();
+        let rt = builtins()
+            .into_iter()
+            .find(|r| r.plural == "configmaps")
+            .unwrap();
         let object = json!({"metadata": {"name": "c"}, "data": {"e": 7}});
         assert!(type_check(&rt, &object).is_err());
         let object = json!({"metadata": {"name": "c"}, "data": {"e": "7"}});

@@ -102,15 +102,32 @@ fn claim(storage: &str, phase: &str, capacity: &str) -> Value {
 #[test]
 fn claims_grow_only_when_bound_and_never_below_capacity() {
     let bound = claim("10Gi", "Bound", "10Gi");
-    assert!(shown("persistentvolumeclaims", &claim("20Gi", "Bound", "10Gi"), &bound).is_empty());
+    assert!(
+        shown(
+            "persistentvolumeclaims",
+            &claim("20Gi", "Bound", "10Gi"),
+            &bound
+        )
+        .is_empty()
+    );
     assert_eq!(
-        shown("persistentvolumeclaims", &claim("5Gi", "Bound", "10Gi"), &bound),
+        shown(
+            "persistentvolumeclaims",
+            &claim("5Gi", "Bound", "10Gi"),
+            &bound
+        ),
         ["spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"]
     );
     let pending = claim("10Gi", "Pending", "0");
     assert_eq!(
-        shown("persistentvolumeclaims", &claim("20Gi", "Pending", "0"), &pending),
-        ["spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"]
+        shown(
+            "persistentvolumeclaims",
+            &claim("20Gi", "Pending", "0"),
+            &pending
+        ),
+        [
+            "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"
+        ]
     );
     let mut named = bound.clone();
     named["spec"]["volumeName"] = json!("pv-1");
