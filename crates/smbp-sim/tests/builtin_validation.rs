@@ -429,3 +429,47 @@ async fn max_unavailable_of_statefulsets_follows_its_feature_gate() {
         2
     );
 }
+
+/// Whether a pod is Ready and not being deleted.
+fn ready(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_null()
+        && pod["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+/// Whether a StatefulSet has `n` updated, ready replicas at one revision.
+fn rolled_out(set: &Value, n: i64) -> bool {
+    set["status"]["updatedReplicas"] == n
+        && set["status"]["readyReplicas"] == n
+        && set["status"]["currentRevision"] == set["status"]["updateRevision"]
+}
+
+#[tokio::test]
+async fn without_the_gate_a_statefulset_rolls_one_pod_at_a_time() {
+    let cluster = cluster().await;
+    let sets = api(&cluster, "apps", "v1", "StatefulSet", "statefulsets", "default");
+    let pods = api(&cluster, "", "v1", "Pod", "pods", "default");
+    create(&sets, json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "serviceName": "web", "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "web"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 3}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}))
+    .await;
+    eventually("3 ready", WAIT, || async {
+        rolled_out(&get(&sets, "web").await?, 3).then_some(())
+    })
+    .await;
+    let image = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:2"}]}}}});
+    merge(&sets, "web", image).await;
+    let worst = std::cell::Cell::new(0);
+    eventually("the rollout", WAIT, || async {
+        let unavailable = 3 - list(&pods).await.iter().filter(|p| ready(p)).count();
+        worst.set(unavailable.max(worst.get()));
+        rolled_out(&get(&sets, "web").await?, 3).then_some(())
+    })
+    .await;
+    let worst = worst.get();
+    assert!(worst <= 1, "{worst} pods were unavailable at once");
+}
