@@ -263,6 +263,14 @@ async fn immutable_fields_of_jobs_services_and_claims_stay_put() {
 #[tokio::test]
 async fn priority_classes_are_served_and_the_priority_plugin_admits_pods() {
     let cluster = SimCluster::start().await.unwrap();
+    let (_, groups) = send(&cluster, "GET", "/apis", None).await;
+    assert!(
+        groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "scheduling.k8s.io")
+    );
     let (_, resources) = send(&cluster, "GET", "/apis/scheduling.k8s.io/v1", None).await;
     assert_eq!(resources["resources"][0]["name"], "priorityclasses");
     let (_, classes) = send(
@@ -433,9 +441,10 @@ async fn max_unavailable_of_statefulsets_follows_its_feature_gate() {
 /// Whether a pod is Ready and not being deleted.
 fn ready(pod: &Value) -> bool {
     pod["metadata"]["deletionTimestamp"].is_null()
-        && pod["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        && pod["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 /// Whether a StatefulSet has `n` updated, ready replicas at one revision.
@@ -448,14 +457,24 @@ fn rolled_out(set: &Value, n: i64) -> bool {
 #[tokio::test]
 async fn without_the_gate_a_statefulset_rolls_one_pod_at_a_time() {
     let cluster = cluster().await;
-    let sets = api(&cluster, "apps", "v1", "StatefulSet", "statefulsets", "default");
+    let sets = api(
+        &cluster,
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "default",
+    );
     let pods = api(&cluster, "", "v1", "Pod", "pods", "default");
-    create(&sets, json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+    create(
+        &sets,
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
         "spec": {"replicas": 3, "serviceName": "web", "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": {"app": "web"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 3}},
             "template": {"metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}))
+                "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}),
+    )
     .await;
     eventually("3 ready", WAIT, || async {
         rolled_out(&get(&sets, "web").await?, 3).then_some(())

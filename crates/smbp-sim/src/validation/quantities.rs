@@ -161,47 +161,45 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
-/// Applies `visit` to every quantity value of the object (resource-map entries and size limits).
-fn for_each_quantity(rt: &ResourceType, object: &mut Value, mut visit: impl FnMut(&mut Value)) {
+/// The JSON pointer of every quantity value of the object (resource-map entries and size
+/// limits).
+fn quantity_pointers(rt: &ResourceType, object: &Value) -> Vec<String> {
+    let mut pointers = Vec::new();
     for site in sites(rt, object) {
-        if let Some(map) = object
-            .pointer_mut(&site.pointer)
-            .and_then(Value::as_object_mut)
-        {
-            map.values_mut().for_each(&mut visit);
+        if let Some(map) = object.pointer(&site.pointer).and_then(Value::as_object) {
+            pointers.extend(map.keys().map(|key| {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                format!("{}/{escaped}", site.pointer)
+            }));
         }
     }
-    for (pointer, _) in size_limits(rt, object) {
-        if let Some(value) = object.pointer_mut(&pointer) {
-            visit(value);
-        }
-    }
+    pointers.extend(
+        size_limits(rt, object)
+            .into_iter()
+            .map(|(pointer, _)| pointer),
+    );
+    pointers
 }
 
 /// Rewrites every parsable quantity in its canonical form, as kube-apiserver stores it
 /// (`30720Mi` → `30Gi`, `1000m` → `1`, `0.5` → `500m`).
 pub fn canonicalize(rt: &ResourceType, object: &mut Value) {
-    for_each_quantity(rt, object, |value| {
-        if let Some(parsed) = text(value).and_then(|t| quantity::parse(&t).ok()) {
+    for pointer in quantity_pointers(rt, object) {
+        if let Some(value) = object.pointer_mut(&pointer)
+            && let Some(parsed) = text(value).and_then(|t| quantity::parse(&t).ok())
+        {
             *value = json!(parsed.to_string());
         }
-    });
+    }
 }
 
 /// The decoding error of the first quantity that does not parse (kube-apiserver fails the whole
 /// body with it).
 pub fn decode_error(rt: &ResourceType, object: &Value) -> Option<String> {
-    let mut error = None;
-    let mut copy = object.clone();
-    for_each_quantity(rt, &mut copy, |value| {
-        if error.is_none()
-            && let Some(t) = text(value)
-            && let Err(e) = quantity::parse(&t)
-        {
-            error = Some(e.to_string());
-        }
-    });
-    error
+    quantity_pointers(rt, object).iter().find_map(|pointer| {
+        let text = text(object.pointer(pointer)?)?;
+        quantity::parse(&text).err().map(|e| e.to_string())
+    })
 }
 
 /// The parsed entries of a resource map.
@@ -387,8 +385,13 @@ mod tests {
             validate(&rt("resourcequotas"), &quota)[0].field,
             "spec.hard[pods]"
         );
-        let gpu = json!({"spec": {"containers": [{"name": "c", "resources": {
-            "requests": {"example.com/gpu": "1"}}}]}});
+        let mut gpu = json!({"spec": {"containers": [{"name": "c", "resources": {
+            "requests": {"example.com/gpu": "1000m"}}}]}});
+        canonicalize(&rt("pods"), &mut gpu);
+        assert_eq!(
+            gpu["spec"]["containers"][0]["resources"]["requests"]["example.com/gpu"],
+            "1"
+        );
         assert_eq!(
             validate(&rt("pods"), &gpu)[0].display(),
             "spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources"
