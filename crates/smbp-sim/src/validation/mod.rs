@@ -2,8 +2,8 @@
 //! kube-apiserver does it: names and metadata ([`meta`]), decoding (the type check and
 //! quantities, refused with 400 as a failed decoding), the REST strategies' mutations
 //! ([`strategy`]), quantity rules ([`quantities`]), pod spec rules ([`pods`]), update rules
-//! ([`immutable`]) and the server defaults the simulated controllers and SSA keys rely on
-//! ([`defaults`]).
+//! ([`immutable`]), Service ports ([`services`]), PriorityClasses ([`scheduling`]) and the server
+//! defaults the simulated controllers and SSA keys rely on ([`defaults`]).
 
 mod defaults;
 mod immutable;
@@ -12,6 +12,7 @@ mod names;
 mod pods;
 mod quantities;
 mod scheduling;
+mod services;
 mod strategy;
 mod typecheck;
 
@@ -44,8 +45,10 @@ pub fn builtin(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Vec<Ca
     if let Some(old) = old {
         causes.extend(immutable::validate(rt, object, old));
     }
-    if (rt.group.as_str(), rt.kind.as_str()) == ("scheduling.k8s.io", "PriorityClass") {
-        causes.extend(scheduling::validate(object, old));
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        ("scheduling.k8s.io", "PriorityClass") => causes.extend(scheduling::validate(object, old)),
+        ("", "Service") => causes.extend(services::validate(object)),
+        _ => {}
     }
     causes
 }
