@@ -82,6 +82,11 @@ async fn names_follow_each_kinds_rule_and_the_service_name_gate() {
             "metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
         ]
     );
+    let unnamed = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "two"},
+        "spec": {"ports": [{"port": 80}, {"port": 443, "name": "https"}]}});
+    let (status, answer) = send(&cluster, "POST", services, Some(unnamed)).await;
+    assert_eq!(status, 422);
+    assert_eq!(causes(&answer), ["spec.ports[0].name: Required value"]);
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
     let (status, _) = send(&cluster, "POST", "/api/v1/namespaces", Some(namespace)).await;
     assert_eq!(status, 422);
