@@ -30,7 +30,7 @@ mod lifecycle;
 mod managed;
 mod patch;
 mod priority;
-pub mod quantity;
+mod quantity;
 mod read;
 mod request;
 mod resources;
