@@ -1,5 +1,6 @@
 //! Update rules of built-ins with immutable parts, as kube-apiserver's `Validate*Update`
-//! functions check them: StatefulSet spec beyond its mutable fields, Job selector / template /
+//! functions check them: StatefulSet spec beyond its mutable fields, the selector of apps/v1
+//! Deployments, ReplicaSets and DaemonSets, Job selector / template /
 //! completions (with the suspended-job and elastic-Indexed-job exceptions), Service cluster IPs
 //! once set, PersistentVolumeClaim spec except storage requests of bound claims (never below
 //! `status.capacity`). Also the Service's `patchAllocatedValues`: an update that omits the
@@ -20,6 +21,7 @@ pub fn validate(rt: &ResourceType, new: &Value, old: &Value) -> Vec<Cause> {
         ("batch", "Job") => job(new, old),
         ("", "Service") => service(new, old),
         ("", "PersistentVolumeClaim") => claim(new, old),
+        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet") => apps_selector(new, old),
         _ => Vec::new(),
     }
 }
@@ -58,15 +60,15 @@ fn statefulset(new: &Value, old: &Value) -> Vec<Cause> {
     )]
 }
 
-/// `ValidateImmutableField` at `spec.{field}`: the new value is shown as JSON (Go prints its
-/// struct with `%#v`).
+/// `ValidateImmutableField` at `spec.{field}`: the new value as `field.Invalid` prints it — Go's
+/// `%#v` for a label selector, JSON for other structs (a pod template), plain for scalars.
 fn immutable(new: &Value, old: &Value, field: &str) -> Option<Cause> {
     let (a, b) = (&new["spec"][field], &old["spec"][field]);
     (a != b).then(|| {
-        let shown = if a.is_null() {
-            "null".to_string()
-        } else {
-            a.to_string()
+        let shown = match (field, a) {
+            (_, Value::Null) => "null".to_string(),
+            ("selector", selector) => go_label_selector(selector),
+            (_, other) => other.to_string(),
         };
         Cause::new(
             "FieldValueInvalid",
@@ -74,6 +76,58 @@ fn immutable(new: &Value, old: &Value, field: &str) -> Option<Cause> {
             format!("Invalid value: {shown}: {IMMUTABLE}"),
         )
     })
+}
+
+/// Go's `%#v` of a `[]string`, `nil` when absent.
+fn go_strings(values: &Value) -> String {
+    match values.as_array() {
+        Some(items) => format!(
+            "[]string{{{}}}",
+            items
+                .iter()
+                .map(|v| format!("{:?}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "[]string(nil)".to_string(),
+    }
+}
+
+/// Go's `%#v` of a `v1.LabelSelector` (map keys sorted, as `fmt` prints maps).
+fn go_label_selector(selector: &Value) -> String {
+    let labels = match selector["matchLabels"].as_object() {
+        Some(map) => format!(
+            "map[string]string{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "map[string]string(nil)".to_string(),
+    };
+    let expressions = match selector["matchExpressions"].as_array() {
+        Some(items) => format!(
+            "[]v1.LabelSelectorRequirement{{{}}}",
+            items
+                .iter()
+                .map(|e| format!(
+                    "v1.LabelSelectorRequirement{{Key:{:?}, Operator:{:?}, Values:{}}}",
+                    e["key"].as_str().unwrap_or(""),
+                    e["operator"].as_str().unwrap_or(""),
+                    go_strings(&e["values"])
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "[]v1.LabelSelectorRequirement(nil)".to_string(),
+    };
+    format!("v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{expressions}}}")
+}
+
+/// `ValidateDeploymentUpdate` / `ValidateReplicaSetUpdate` / `ValidateDaemonSetUpdate` (apps/v1):
+/// the selector is immutable.
+fn apps_selector(new: &Value, old: &Value) -> Vec<Cause> {
+    immutable(new, old, "selector").into_iter().collect()
 }
 
 /// The pod template fields a suspended, never-started Job may change (mutable scheduling

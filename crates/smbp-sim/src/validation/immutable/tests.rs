@@ -137,3 +137,26 @@ fn claims_grow_only_when_bound_and_never_below_capacity() {
     reclassed["spec"]["storageClassName"] = json!("fast");
     assert_eq!(shown("persistentvolumeclaims", &reclassed, &named).len(), 1);
 }
+
+#[test]
+fn selectors_are_immutable_and_shown_as_go_prints_them() {
+    let deployment = |labels: Value| json!({"spec": {"selector": {"matchLabels": labels}}});
+    let old = deployment(json!({"app": "web"}));
+    assert!(shown("deployments", &deployment(json!({"app": "web"})), &old).is_empty());
+    assert_eq!(
+        shown(
+            "deployments",
+            &deployment(json!({"b": "2", "a": "1"})),
+            &old
+        ),
+        [
+            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"a\":\"1\", \"b\":\"2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+        ]
+    );
+    let expressions = json!({"spec": {"selector": {"matchExpressions": [
+        {"key": "app", "operator": "In", "values": ["web"]}]}}});
+    assert_eq!(
+        shown("jobs", &expressions, &old)[0],
+        "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:\"app\", Operator:\"In\", Values:[]string{\"web\"}}}}: field is immutable"
+    );
+}
