@@ -45,6 +45,12 @@ pub enum StartError {
     /// kube-rs could not build a client from the kubeconfig.
     #[error("cannot build a client from the kubeconfig: {0}")]
     Client(String),
+    /// A feature gate the sim does not know.
+    #[error("invalid feature gates: {0}")]
+    FeatureGates(String),
+    /// An object kube-apiserver creates at start (the system PriorityClasses) was refused.
+    #[error("cannot create the built-in objects: {0}")]
+    Bootstrap(String),
     /// A vendored third-party CRD was refused.
     #[error("cannot install the third-party CRD {0}")]
     Crd(String),
@@ -70,6 +76,9 @@ pub struct SimOptions {
     pub nodes: NodePool,
     /// How long the simulated kubelet takes.
     pub kubelet: KubeletTiming,
+    /// Feature gates of the simulated control plane (Kubernetes' defaults for the version the sim
+    /// reports unless set).
+    pub feature_gates: crate::features::FeatureGates,
 }
 
 impl Default for SimOptions {
@@ -83,6 +92,7 @@ impl Default for SimOptions {
             crds: ThirdPartyCrds::none(),
             nodes: NodePool::default(),
             kubelet: KubeletTiming::default(),
+            feature_gates: Default::default(),
         }
     }
 }
@@ -95,6 +105,13 @@ impl SimOptions {
             crds: ThirdPartyCrds::all(),
             ..Self::default()
         }
+    }
+
+    /// The same options with a feature gate set, e.g. `("MaxUnavailableStatefulSet", true)`; an
+    /// unknown gate makes the start fail.
+    pub fn with_feature_gate(mut self, name: &str, enabled: bool) -> Self {
+        self.feature_gates.set(name, enabled);
+        self
     }
 
     /// The same options with the clock running `scale` times faster than real time.
@@ -115,6 +132,10 @@ impl SimCluster {
 
     /// Starts a cluster.
     pub async fn start_with(options: SimOptions) -> Result<SimHandle, StartError> {
+        options
+            .feature_gates
+            .check()
+            .map_err(StartError::FeatureGates)?;
         let ca = CertificateAuthority::new("smbp-sim-ca")
             .map_err(|e| StartError::Certificates(e.to_string()))?;
         let serving = ca
@@ -158,7 +179,9 @@ impl SimCluster {
             },
         )?;
 
-        let sim = Arc::new(Sim::new(options.watch_history, options.time_scale));
+        let mut sim = Sim::new(options.watch_history, options.time_scale);
+        sim.gates = options.feature_gates.clone();
+        let sim = Arc::new(sim);
         let gc = tokio::spawn(crate::gc::run(sim.clone()));
         let setup = Api::new(sim.clone(), "smbp-sim/v1");
         // The namespaces kube-apiserver creates at start.
@@ -168,6 +191,9 @@ impl SimCluster {
                 .create(crate::controllers::api::gvr::NAMESPACES, "", &object)
                 .await;
         }
+        crate::priority::install(&setup)
+            .await
+            .map_err(|e| StartError::Bootstrap(e.body.to_string()))?;
         crate::crds::install(&setup, &options.crds)
             .await
             .map_err(StartError::Crd)?;

@@ -217,6 +217,14 @@ pub fn builtins() -> Vec<ResourceType> {
             .short(&["quota"])
             .status(),
         core("LimitRange", "limitranges", true).short(&["limits"]),
+        Builtin::new(
+            "scheduling.k8s.io",
+            "v1",
+            "PriorityClass",
+            "priorityclasses",
+            false,
+        )
+        .short(&["pc"]),
         Builtin::new("apps", "v1", "Deployment", "deployments", true)
             .short(&["deploy"])
             .all()

@@ -93,6 +93,8 @@ pub struct Sim {
     /// Whether the simulated kubelet runs; without it the garbage collector removes pods once
     /// their grace period is over.
     pub kubelet_running: std::sync::atomic::AtomicBool,
+    /// The feature gates of the simulated control plane.
+    pub gates: crate::features::FeatureGates,
 }
 
 impl Sim {
@@ -108,6 +110,7 @@ impl Sim {
             clock: Clock::new(time_scale),
             controls: Default::default(),
             kubelet_running: Default::default(),
+            gates: Default::default(),
         }
     }
 

@@ -98,6 +98,7 @@ fn generation_content(rt: &ResourceType, object: &Value) -> Value {
 /// Schema work on a custom resource (prune, default, validate) and metadata validation for all
 /// resources. Returns the unknown-field warnings.
 fn normalize(
+    sim: &Sim,
     req: &ApiRequest,
     object: &mut Value,
     old: Option<&Value>,
@@ -105,7 +106,7 @@ fn normalize(
     let rt = &req.rt;
     let name = meta_str(object, "name").unwrap_or_default().to_string();
     let mut warnings = Vec::new();
-    let mut causes = validation::metadata(rt, object, old);
+    let mut causes = validation::metadata(rt, object, &sim.gates);
     if let Some(schema) = rt.schema.as_deref() {
         let pruned = schema::prune(object, schema);
         match req.param("fieldValidation") {
@@ -127,6 +128,14 @@ fn normalize(
         schema::apply_defaults(object, schema);
         causes.extend(schema::validate(object, old, schema, &rt.schema_key));
     } else {
+        validation::prepare(rt, object, old, &sim.gates);
+        validation::decode(rt, object).map_err(|error| {
+            ApiError::bad_request(&format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: {error}",
+                kind = rt.kind,
+                version = rt.version
+            ))
+        })?;
         causes.extend(validation::builtin(rt, object, old));
         if (rt.group.as_str(), rt.kind.as_str())
             == ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -164,6 +173,7 @@ async fn create_object(
     mut object: Value,
 ) -> Result<Reply, ApiError> {
     let rt = &req.rt;
+    crate::priority::admit_create(sim, rt, &mut object)?;
     {
         let meta = metadata_mut(&mut object);
         if meta.contains_key("resourceVersion") && meta["resourceVersion"] != json!("") {
@@ -234,7 +244,7 @@ async fn create_object(
     validation::default_builtin(rt, &mut object);
     validation::default_status_on_create(rt, &mut object);
     drop_empty_metadata(&mut object);
-    let warnings = normalize(req, &mut object, None)?;
+    let warnings = normalize(sim, req, &mut object, None)?;
     let name = meta_str(&object, "name").unwrap_or_default().to_string();
     let namespace = meta_str(&object, "namespace")
         .unwrap_or_default()
@@ -511,6 +521,7 @@ async fn modify(
         }
         let mut new = merge_subresource(req, &current, &mut proposed);
         protect_metadata(&current, &mut new);
+        crate::priority::keep_on_update(rt, &mut new, &current);
         validation::default_builtin(rt, &mut new);
         if mutation == Mutation::Update {
             let manager = req.manager();
@@ -525,7 +536,7 @@ async fn modify(
         if let Some(error) = finalizer_violation(rt, &current, &new) {
             return Err(error);
         }
-        let mut warnings = normalize(req, &mut new, Some(&current))?;
+        let mut warnings = normalize(sim, req, &mut new, Some(&current))?;
         if rt.tracks_generation && generation_content(rt, &new) != generation_content(rt, &current)
         {
             let generation = current

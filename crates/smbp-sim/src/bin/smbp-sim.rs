@@ -1,6 +1,7 @@
-//! `smbp-sim serve --port N --kubeconfig PATH [--api-only] [--time-scale X [--allow-clock-skew]]`:
-//! runs a simulated cluster (by default with every simulated controller and third-party CRD)
-//! until interrupted, for kubectl sessions, the operator binary, and manual exploration.
+//! `smbp-sim serve --port N --kubeconfig PATH [--api-only] [--time-scale X [--allow-clock-skew]]
+//! [--feature-gates Name=true,...]`: runs a simulated cluster (by default with every simulated
+//! controller and third-party CRD) until interrupted, for kubectl sessions, the operator binary,
+//! and manual exploration.
 //!
 //! A clock faster than real time is refused unless `--allow-clock-skew` says the clients can live
 //! with it: every timestamp the cluster writes (pod readiness, conditions, Events) runs ahead of
@@ -47,6 +48,9 @@ enum Command {
         /// timestamps then run ahead of theirs.
         #[arg(long)]
         allow_clock_skew: bool,
+        /// Feature gates, as kube-apiserver takes them: `MaxUnavailableStatefulSet=true,...`.
+        #[arg(long, value_parser = smbp_sim::FeatureGates::parse, default_value = "")]
+        feature_gates: smbp_sim::FeatureGates,
     },
 }
 
@@ -73,6 +77,7 @@ async fn main() -> std::process::ExitCode {
         api_only,
         time_scale,
         allow_clock_skew,
+        feature_gates,
     } = Cli::parse().command;
     if let Err(refusal) = check_time_scale(time_scale, allow_clock_skew) {
         eprintln!("smbp-sim: {refusal}");
@@ -88,6 +93,7 @@ async fn main() -> std::process::ExitCode {
         kubeconfig: Some(kubeconfig.clone()),
         watch_history,
         time_scale,
+        feature_gates,
         ..base
     };
     let cluster = match smbp_sim::SimCluster::start_with(options).await {

@@ -525,6 +525,7 @@ impl Deployments {
                 ("message", json!(message)),
             ],
         );
+        copy_replica_failure(&mut conditions, &fresh, new_name, &now);
         status.insert("conditions".into(), json!(conditions));
         if let Some(collisions) = previous.get("collisionCount") {
             status.insert("collisionCount".into(), collisions.clone());
@@ -581,6 +582,7 @@ impl Controller for ReplicaSets {
             .collect();
         let wanted = int_at(&rs, "/spec/replicas").unwrap_or(1);
         let diff = wanted - active.len() as i64;
+        let mut create_error = None;
         if diff > 0 {
             let template = &rs["spec"]["template"];
             for _ in 0..diff {
@@ -589,13 +591,10 @@ impl Controller for ReplicaSets {
                 metadata["namespace"] = json!(key.namespace);
                 metadata["ownerReferences"] = json!([controller_ref(&rs)]);
                 let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]});
-                if self
-                    .api
-                    .create(gvr::PODS, &key.namespace, &pod)
-                    .await
-                    .is_err()
-                {
-                    return Some(Duration::from_secs(1));
+                if let Err(error) = self.api.create(gvr::PODS, &key.namespace, &pod).await {
+                    super::events::failed_create(&self.api, &rs, "", &error).await;
+                    create_error = Some(super::events::error_message(&error));
+                    break;
                 }
             }
         } else if diff < 0 {
@@ -657,6 +656,10 @@ impl Controller for ReplicaSets {
             "observedGeneration".into(),
             rs["metadata"]["generation"].clone(),
         );
+        let conditions = replica_failure(&rs, create_error.as_deref(), &self.api.sim().clock);
+        if !conditions.is_empty() {
+            status.insert("conditions".into(), json!(conditions));
+        }
         let status = Value::Object(status);
         if self
             .api
@@ -666,6 +669,74 @@ impl Controller for ReplicaSets {
         {
             return Some(Duration::from_millis(200));
         }
+        if create_error.is_some() {
+            return Some(Duration::from_secs(1));
+        }
         (ready > available).then_some(Duration::from_secs(1))
     }
+}
+
+/// A ReplicaSet's conditions after a sync (`calculateStatus`): `ReplicaFailure` True with reason
+/// `FailedCreate` and the error while pods cannot be created, removed once a sync succeeds.
+fn replica_failure(
+    rs: &Value,
+    create_error: Option<&str>,
+    clock: &crate::clock::Clock,
+) -> Vec<Value> {
+    let mut conditions: Vec<Value> = rs
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match create_error {
+        Some(message) => set_condition(
+            &mut conditions,
+            "ReplicaFailure",
+            "True",
+            &clock.now_rfc3339(),
+            &[
+                ("reason", json!("FailedCreate")),
+                ("message", json!(message)),
+            ],
+        ),
+        None => conditions.retain(|c| c["type"] != "ReplicaFailure"),
+    }
+    conditions
+}
+
+/// `getReplicaFailures`: the Deployment carries the `ReplicaFailure` condition of its new
+/// ReplicaSet, else of an old one, and loses it when none has one.
+fn copy_replica_failure(
+    conditions: &mut Vec<Value>,
+    sets: &[Arc<Value>],
+    new_name: &str,
+    now: &str,
+) {
+    let failure_of = |rs: &Arc<Value>| {
+        rs.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "ReplicaFailure"))
+            .cloned()
+    };
+    let is_new = |rs: &&Arc<Value>| str_at(rs, "/metadata/name") == Some(new_name);
+    let failure = sets
+        .iter()
+        .filter(is_new)
+        .find_map(failure_of)
+        .or_else(|| sets.iter().find_map(failure_of));
+    let Some(failure) = failure else {
+        conditions.retain(|c| c["type"] != "ReplicaFailure");
+        return;
+    };
+    set_condition(
+        conditions,
+        "ReplicaFailure",
+        failure["status"].as_str().unwrap_or("True"),
+        now,
+        &[
+            ("lastUpdateTime", failure["lastTransitionTime"].clone()),
+            ("reason", failure["reason"].clone()),
+            ("message", failure["message"].clone()),
+        ],
+    );
 }

@@ -315,9 +315,12 @@ impl Jobs {
         metadata["ownerReferences"] = json!([controller_ref(job)]);
         metadata["finalizers"] = json!([TRACKING]);
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]});
-        self.api
-            .create(gvr::PODS, &namespace, &pod)
-            .await
-            .map(|_| ())
+        match self.api.create(gvr::PODS, &namespace, &pod).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                super::events::failed_create(&self.api, job, "", &error).await;
+                Err(error)
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ mod certmanager;
 mod deployment;
 mod disruption;
 mod endpoints;
+mod events;
 mod exposure;
 mod hpa;
 mod job;

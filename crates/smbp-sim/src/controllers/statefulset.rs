@@ -454,7 +454,10 @@ impl StatefulSets {
         match self.api.create(gvr::PODS, &namespace, &pod).await {
             Ok(_) => Ok(()),
             Err(error) if error.code == 409 => Ok(()),
-            Err(error) => Err(error),
+            Err(error) => {
+                super::events::failed_create(&self.api, set, &pod_name, &error).await;
+                Err(error)
+            }
         }
     }
 

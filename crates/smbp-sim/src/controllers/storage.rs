@@ -247,28 +247,11 @@ impl Storage {
     }
 }
 
-/// Bytes in a storage quantity (`10Gi`, `500M`, `1073741824`).
+/// Bytes in a storage quantity (`10Gi`, `500M`, `1073741824`), rounded up as Go's `Value()`;
+/// None for what is not a non-negative quantity.
 pub fn quantity_bytes(quantity: &str) -> Option<u128> {
-    let split = quantity
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(quantity.len());
-    let (number, unit) = quantity.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor: f64 = match unit {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        _ => return None,
-    };
-    Some((number * factor) as u128)
+    let parsed = crate::quantity::parse(quantity).ok()?;
+    u128::try_from(parsed.value_ceil()?).ok()
 }
 
 #[cfg(test)]
