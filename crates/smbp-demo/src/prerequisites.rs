@@ -1,11 +1,16 @@
 //! What the production sample refers to and a real cluster would already have: namespaces, the
 //! `gp3-encrypted` storage class, the Strimzi `Kafka` cluster `kafka/events`, the
-//! `corporate-ca` ClusterIssuer, and the shared Gateway `gateway-system/public`.
+//! `corporate-ca` ClusterIssuer, the shared Gateway `gateway-system/public`, and the
+//! `bigpeer-critical` PriorityClass of `config/samples/prerequisites/`.
 
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use smbp_sim::SimHandle;
 use std::time::Instant;
+
+/// The PriorityClass the production sample's store pods name.
+const PRIORITY_CLASS: &str =
+    include_str!("../../../config/samples/prerequisites/priorityclass.yaml");
 
 async fn create(api: &Api<DynamicObject>, object: Value) -> Result<(), String> {
     let what = format!("{} {}", object["kind"], object["metadata"]["name"]);
@@ -49,9 +54,21 @@ pub async fn create_all(sim: &SimHandle, started: Instant) -> Result<(), String>
         "spec": {"gatewayClassName": "sim", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS",
             "hostname": "sync.example.com", "allowedRoutes": {"namespaces": {"from": "All"}},
             "tls": {"certificateRefs": [{"name": "public-tls"}]}}]}})).await?;
+    let priority_class: Value = serde_yaml::from_str(PRIORITY_CLASS)
+        .map_err(|e| format!("config/samples/prerequisites/priorityclass.yaml: {e}"))?;
+    create(
+        &sim.dynamic_api(
+            "scheduling.k8s.io/v1",
+            "PriorityClass",
+            "priorityclasses",
+            None,
+        ),
+        priority_class,
+    )
+    .await?;
     crate::report::step(
         started,
-        "created StorageClass gp3-encrypted, Kafka kafka/events, ClusterIssuer corporate-ca, Gateway gateway-system/public",
+        "created StorageClass gp3-encrypted, Kafka kafka/events, ClusterIssuer corporate-ca, Gateway gateway-system/public, PriorityClass bigpeer-critical",
     );
     Ok(())
 }

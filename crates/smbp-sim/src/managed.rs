@@ -261,9 +261,10 @@ fn is_struct_field(parent: Shape, name: &str) -> bool {
     }
 }
 
-/// The set plus every struct-field ancestor of its paths, as structured-merge-diff's
-/// `EnsureNamedFieldsAreMembers` makes them: a manager that owned `spec.tls.mode` owned the
-/// `spec.tls` struct (and `spec`), so dropping all of it removes the whole section.
+/// The set plus every struct-field and keyed-list-item ancestor of its paths, as
+/// structured-merge-diff's `EnsureNamedFieldsAreMembers` makes them: a manager that owned
+/// `spec.tls.mode` owned the `spec.tls` struct (and `spec`), so dropping all of it removes the
+/// whole section; one that owned a container's fields owned the container.
 fn with_struct_ancestors(set: &FieldSet, shape: Shape) -> FieldSet {
     let mut out = set.clone();
     for path in set {
@@ -278,7 +279,15 @@ fn with_struct_ancestors(set: &FieldSet, shape: Shape) -> FieldSet {
                     }
                     at = at.field(name);
                 }
-                Step::Key(_) | Step::Value(_) => at = at.items(),
+                Step::Key(_) => {
+                    // A manager that owned fields of a keyed list item owned the item (`.` in
+                    // managedFields): dropping all of them removes the item, not its key alone.
+                    if i + 1 < path.len() {
+                        out.insert(path[..=i].to_vec());
+                    }
+                    at = at.items();
+                }
+                Step::Value(_) => at = at.items(),
             }
         }
     }
