@@ -1,0 +1,196 @@
+//! The Helm chart against the API server: `charts/smbp-operator` rendered with helm for the
+//! default values and the combinations CI checks, and every rendered object applied to smbp-sim
+//! (with the real third-party CRDs) by server-side apply with `dryRun=All`, so each one meets
+//! the schemas, defaults and validation of its kind. Nothing is stored.
+//!
+//! helm comes from `scripts/helm.sh` (installed into `target/tools/`). Locally the test is skipped
+//! with a message when no helm is installed; with `CI=true` it installs it and is required.
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, Scope};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The namespace the chart is rendered into.
+const RELEASE_NS: &str = "smbp-system";
+
+/// Value sets the chart is rendered with (as in scripts/check-chart.sh), by name.
+const COMBINATIONS: &[(&str, &[&str])] = &[
+    ("default", &[]),
+    (
+        "watch-namespaces",
+        &[
+            "watchNamespaces={team-a,team-b}",
+            "strimziNamespaces={kafka}",
+        ],
+    ),
+    ("cert-manager", &["webhook.certificates=cert-manager"]),
+    (
+        "monitoring",
+        &[
+            "monitoring.serviceMonitor.enabled=true",
+            "monitoring.prometheusRule.enabled=true",
+            "monitoring.dashboard.enabled=true",
+        ],
+    ),
+];
+
+/// The helm binary, or `None` (after saying why) when the test must be skipped.
+fn helm() -> Option<PathBuf> {
+    let installed = root().join("target/tools/bin/helm");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        let out = Command::new(root().join("scripts/helm.sh"))
+            .arg("--install-only")
+            .output()
+            .expect("run scripts/helm.sh");
+        assert!(out.status.success(), "scripts/helm.sh failed: {out:?}");
+        return Some(installed);
+    }
+    if installed.exists() {
+        return Some(installed);
+    }
+    if Command::new("helm").arg("version").output().is_ok() {
+        return Some("helm".into());
+    }
+    eprintln!("skipped: no helm (run scripts/helm.sh --install-only, or set CI=true)");
+    None
+}
+
+/// The chart rendered with `--set` values `sets`, as JSON objects.
+fn render(helm: &Path, sets: &[&str]) -> Vec<Value> {
+    let mut command = Command::new(helm);
+    command
+        .args(["template", "smbp-operator"])
+        .arg(root().join("charts/smbp-operator"))
+        .args(["--namespace", RELEASE_NS]);
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    let out = command.output().expect("run helm");
+    assert!(out.status.success(), "helm template {sets:?}: {out:?}");
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("helm renders YAML"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// A cluster (API server only) with every third-party CRD and the namespaces the combinations
+/// use.
+async fn cluster() -> SimHandle {
+    let sim = SimCluster::start_with(SimOptions {
+        crds: ThirdPartyCrds::all(),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("cluster starts");
+    let namespaces: Api<DynamicObject> = Api::all_with(
+        sim.client(),
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&()),
+    );
+    for name in [RELEASE_NS, "team-a", "team-b", "kafka"] {
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(namespace).unwrap(),
+            )
+            .await
+            .expect("namespace");
+    }
+    sim
+}
+
+/// Applies `object` with `dryRun=All`; the API server's refusal as text.
+async fn dry_run(client: &kube::Client, object: &Value) -> Result<(), String> {
+    let (group, version) = match object["apiVersion"].as_str().unwrap_or("").split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", object["apiVersion"].as_str().unwrap_or("")),
+    };
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or(""));
+    let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("discovery: {e}"))?;
+    let api: Api<DynamicObject> = match capabilities.scope {
+        Scope::Namespaced => {
+            let ns = object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(RELEASE_NS);
+            Api::namespaced_with(client.clone(), ns, &resource)
+        }
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    };
+    let name = object["metadata"]["name"].as_str().unwrap_or("");
+    let params = PatchParams::apply("helm").dry_run();
+    api.patch(name, &params, &Patch::Apply(object))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `kind namespace/name: why` for every object of `objects` the cluster refuses.
+async fn refusals(sim: &SimHandle, objects: &[Value]) -> Vec<String> {
+    let client = sim.client();
+    let mut refused = Vec::new();
+    for object in objects {
+        if let Err(why) = dry_run(&client, object).await {
+            let meta = &object["metadata"];
+            refused.push(format!(
+                "{} {}/{}: {why}",
+                object["kind"], meta["namespace"], meta["name"]
+            ));
+        }
+    }
+    refused
+}
+
+#[tokio::test]
+async fn every_rendered_object_meets_the_cluster_schemas() {
+    let Some(helm) = helm() else { return };
+    let sim = cluster().await;
+    for (name, sets) in COMBINATIONS {
+        let objects = render(&helm, sets);
+        assert!(
+            objects.len() >= 10,
+            "{name}: only {} objects",
+            objects.len()
+        );
+        let refused = refusals(&sim, &objects).await;
+        assert!(
+            refused.is_empty(),
+            "{name}: refused:\n{}",
+            refused.join("\n")
+        );
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_dry_run_refuses_an_object_the_schema_forbids() {
+    let Some(helm) = helm() else { return };
+    let sim = cluster().await;
+    let mut objects = render(&helm, &[]);
+    let deployment = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"] =
+        json!("ALL");
+    let refused = refusals(&sim, std::slice::from_ref(deployment)).await;
+    assert_eq!(
+        refused.len(),
+        1,
+        "a string where a list belongs was accepted"
+    );
+    sim.shutdown().await;
+}
