@@ -56,6 +56,17 @@ if helm template smbp-operator "$CHART" --set unknownValue=1 >/dev/null 2>&1; th
   exit 1
 fi
 
+echo "--> every operator alert has a runbook section"
+python3 - "$WORK/rendered/monitoring.yaml" docs/runbooks.md <<'PY'
+import re, sys
+rendered, runbooks = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+alerts = re.findall(r"^\s*- alert: (\S+)$", rendered, re.M)
+missing = [a for a in alerts if f"\n## {a}\n" not in runbooks]
+if not alerts or missing:
+    sys.exit(f"docs/runbooks.md lacks a section for {missing or 'any alert'}")
+print(f"    {len(alerts)} alerts, each with a runbook")
+PY
+
 echo "--> checkov"
 if ! command -v checkov >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
