@@ -6,7 +6,7 @@ apply is also authorized as "create"), delete (prune), list + watch (the child c
 
 {{/*
 Rules in every namespace whose BigPeers are managed. Argument: kafkaList — whether list of
-KafkaTopics and KafkaUsers belongs here (all-namespaces mode) or to the cluster rules.
+KafkaTopics and KafkaUsers belongs here (all-namespaces mode) or to the cluster-wide reads.
 */}}
 {{- define "smbp.rules.namespaced" -}}
 - apiGroups: ["smbp.dev"]
@@ -63,20 +63,35 @@ KafkaTopics and KafkaUsers belongs here (all-namespaces mode) or to the cluster 
 - apiGroups: ["cert-manager.io"]
   resources: ["issuers"]
   verbs: ["get"]
-{{ include "smbp.rules.kafka" . }}
+{{ include "smbp.rules.kafka" (dict "cached" true "kafkaList" .kafkaList) }}
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors", "prometheusrules"]
   verbs: ["create", "patch", "delete", "list", "watch"]
 {{- end -}}
 
-{{/* Strimzi: the Kafka read, the BigPeer's KafkaTopic and KafkaUser written. */}}
+{{/*
+Strimzi: the Kafka read, the BigPeer's KafkaTopic and KafkaUser written. Arguments: cached —
+watched by the child caches (a managed namespace, not a strimziNamespaces one); kafkaList.
+*/}}
 {{- define "smbp.rules.kafka" -}}
 - apiGroups: ["kafka.strimzi.io"]
   resources: ["kafkas"]
   verbs: ["get"]
 - apiGroups: ["kafka.strimzi.io"]
   resources: ["kafkatopics", "kafkausers"]
-  verbs: ["create", "patch", "delete", "watch"{{ if .kafkaList }}, "list"{{ end }}]
+  verbs: ["create", "patch", "delete"{{ if .cached }}, "watch"{{ end }}{{ if .kafkaList }}, "list"{{ end }}]
+{{- end -}}
+
+{{/*
+A namespace of a Strimzi Kafka that BigPeers of other namespaces use (strimziNamespaces): the
+Kafka rules, and the KafkaUser's Secret, which the operator copies to the BigPeer's namespace
+(dereference.rs).
+*/}}
+{{- define "smbp.rules.strimziNamespace" -}}
+{{ include "smbp.rules.kafka" (dict "cached" false "kafkaList" false) }}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
 {{- end -}}
 
 {{/* Cluster-scoped objects: the ClusterIssuer a BigPeer names, the webhook configuration. */}}
