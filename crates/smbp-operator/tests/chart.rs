@@ -3,8 +3,14 @@
 //! (with the real third-party CRDs) by server-side apply with `dryRun=All`, so each one meets
 //! the schemas, defaults and validation of its kind. Nothing is stored.
 //!
+//! Then a BigPeer's life on the simulated cluster (cert-manager TLS, a Kafka in another namespace,
+//! Ingress, monitoring; Ready; deleted) with every request the operator makes checked against
+//! the RBAC rules the chart renders: none it makes is missing from them.
+//!
 //! helm comes from `scripts/helm.sh` (installed into `target/tools/`). Locally the test is skipped
 //! with a message when no helm is installed; with `CI=true` it installs it and is required.
+
+mod support;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
@@ -14,6 +20,7 @@ use serde_json::{Value, json};
 use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{Env, WAIT, eventually, spec};
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -193,4 +200,70 @@ async fn the_dry_run_refuses_an_object_the_schema_forbids() {
         "a string where a list belongs was accepted"
     );
     sim.shutdown().await;
+}
+
+/// The `(resources, verbs)` of every rule of the rendered ClusterRoles and Roles.
+fn rbac_rules(objects: &[Value]) -> Vec<(Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+        .flat_map(|o| o["rules"].as_array().cloned().unwrap_or_default())
+        .map(|rule| (strings(&rule["resources"]), strings(&rule["verbs"])))
+        .collect()
+}
+
+/// A BigPeer created with every optional part, Ready, then deleted.
+async fn lifecycle(env: &Env) {
+    env.namespace("shop").await;
+    env.namespace("kafka").await;
+    env.kafka("kafka", "shared").await;
+    env.issuer("shop", "selfsigned").await;
+    env.create_bigpeer("shop", "edge", spec("shared", Some("selfsigned"), json!({
+        "transactionLog": {"strimzi": {"clusterRef": {"name": "shared", "namespace": "kafka"}}},
+        "tls": {"certManager": {"dnsNames": ["sync.example.com"]}},
+        "network": {"ingress": {"ingressClassName": "sim", "hosts": ["sync.example.com"], "tls": {"useBigPeerCertificate": true}}},
+        "monitoring": {"serviceMonitor": {}, "prometheusRule": {}, "grafanaDashboards": {}},
+    }))).await;
+    env.condition("shop", "edge", "Ready", "True").await;
+    env.bigpeers("shop")
+        .delete("edge", &Default::default())
+        .await
+        .expect("delete the BigPeer");
+    let bigpeers = env.bigpeers("shop");
+    eventually("the BigPeer is gone", WAIT, || async {
+        env.get(&bigpeers, "edge").await.is_none().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_allows_every_request_the_operator_makes_in_a_bigpeers_life() {
+    let Some(helm) = helm() else { return };
+    let rules = rbac_rules(&render(&helm, &[]));
+    let env = Env::start(ThirdPartyCrds::all()).await;
+    lifecycle(&env).await;
+    let agent = smbp_operator::client::USER_AGENT;
+    let requests = env.sim.requests().snapshot();
+    let made: Vec<_> = requests
+        .keys()
+        .filter(|k| k.user_agent == agent && !k.resource.starts_with('/'))
+        .collect();
+    assert!(made.len() > 20, "only {} kinds of request", made.len());
+    let missing: Vec<String> = made
+        .iter()
+        .filter(|k| {
+            !rules.iter().any(|(resources, verbs)| {
+                resources.contains(&k.resource) && verbs.contains(&k.verb)
+            })
+        })
+        .map(|k| format!("{} {}", k.verb, k.resource))
+        .collect();
+    assert!(missing.is_empty(), "the chart does not allow: {missing:?}");
 }
