@@ -5,7 +5,9 @@
 //!
 //! Then a BigPeer's life on the simulated cluster (cert-manager TLS, a Kafka in another namespace,
 //! Ingress, monitoring; Ready; deleted) with every request the operator makes checked against
-//! the RBAC rules the chart renders: none it makes is missing from them.
+//! the RBAC rules the chart renders: none it makes is missing from them. And the binary, started
+//! with the rendered Deployment's environment, leads (Lease) and fills the rendered webhook
+//! configuration's caBundle within the same rules, then stops cleanly on SIGTERM.
 //!
 //! helm comes from `scripts/helm.sh` (installed into `target/tools/`). Locally the test is skipped
 //! with a message when no helm is installed; with `CI=true` it installs it and is required.
@@ -20,7 +22,7 @@ use serde_json::{Value, json};
 use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Env, WAIT, eventually, spec};
+use support::{Env, WAIT, eventually, free_port, spec};
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -120,6 +122,11 @@ async fn cluster() -> SimHandle {
 
 /// Applies `object` with `dryRun=All`; the API server's refusal as text.
 async fn dry_run(client: &kube::Client, object: &Value) -> Result<(), String> {
+    apply(client, object, &PatchParams::apply("helm").dry_run()).await
+}
+
+/// Applies `object` by server-side apply with `params`; the API server's refusal as text.
+async fn apply(client: &kube::Client, object: &Value, params: &PatchParams) -> Result<(), String> {
     let (group, version) = match object["apiVersion"].as_str().unwrap_or("").split_once('/') {
         Some((group, version)) => (group, version),
         None => ("", object["apiVersion"].as_str().unwrap_or("")),
@@ -138,8 +145,7 @@ async fn dry_run(client: &kube::Client, object: &Value) -> Result<(), String> {
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
     let name = object["metadata"]["name"].as_str().unwrap_or("");
-    let params = PatchParams::apply("helm").dry_run();
-    api.patch(name, &params, &Patch::Apply(object))
+    api.patch(name, params, &Patch::Apply(object))
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -249,13 +255,20 @@ async fn the_chart_allows_every_request_the_operator_makes_in_a_bigpeers_life() 
     let rules = rbac_rules(&render(&helm, &[]));
     let env = Env::start(ThirdPartyCrds::all()).await;
     lifecycle(&env).await;
+    assert_allowed(&env.sim, &rules, 20);
+}
+
+/// Asserts that the operator (its User-Agent) made at least `least` kinds of resource request
+/// on `sim`, each allowed by a rule of `rules` (by resource and verb; accounting records neither
+/// the API group nor the object's name).
+fn assert_allowed(sim: &SimHandle, rules: &[(Vec<String>, Vec<String>)], least: usize) {
     let agent = smbp_operator::client::USER_AGENT;
-    let requests = env.sim.requests().snapshot();
+    let requests = sim.requests().snapshot();
     let made: Vec<_> = requests
         .keys()
         .filter(|k| k.user_agent == agent && !k.resource.starts_with('/'))
         .collect();
-    assert!(made.len() > 20, "only {} kinds of request", made.len());
+    assert!(made.len() >= least, "only {} kinds of request", made.len());
     let missing: Vec<String> = made
         .iter()
         .filter(|k| {
@@ -266,4 +279,90 @@ async fn the_chart_allows_every_request_the_operator_makes_in_a_bigpeers_life() 
         .map(|k| format!("{} {}", k.verb, k.resource))
         .collect();
     assert!(missing.is_empty(), "the chart does not allow: {missing:?}");
+}
+
+/// The container environment of the rendered Deployment, with the pod's fields resolved as the
+/// kubelet would for pod `pod` in the release namespace.
+fn deployment_env(objects: &[Value], pod: &str) -> Vec<(String, String)> {
+    let deployment = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("env");
+    env.iter()
+        .map(|var| {
+            let value = match var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.namespace") => RELEASE_NS.to_string(),
+                Some("metadata.name") => pod.to_string(),
+                Some(other) => panic!("unexpected fieldRef {other}"),
+                None => var["value"].as_str().expect("a value").to_string(),
+            };
+            (var["name"].as_str().expect("a name").to_string(), value)
+        })
+        .collect()
+}
+
+/// The `caBundle` of the release's ValidatingWebhookConfiguration, if set.
+async fn ca_bundle(sim: &SimHandle) -> Option<String> {
+    let configurations = sim.dynamic_api(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        None,
+    );
+    let configuration =
+        serde_json::to_value(configurations.get("smbp-operator").await.ok()?).ok()?;
+    configuration["webhooks"][0]["clientConfig"]["caBundle"]
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_configured_as_the_chart_does_leads_and_serves_the_webhook_within_its_rules() {
+    let Some(helm) = helm() else { return };
+    let objects = render(&helm, &[]);
+    let sim = support::cluster(ThirdPartyCrds::all()).await;
+    support::create_namespace(&sim, RELEASE_NS).await;
+    let webhook = objects
+        .iter()
+        .find(|o| o["kind"] == "ValidatingWebhookConfiguration")
+        .expect("a webhook configuration");
+    apply(&sim.client(), webhook, &PatchParams::apply("helm"))
+        .await
+        .expect("the webhook configuration is stored");
+    let pod = "smbp-operator-7d9f8-chart";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+        .arg("run")
+        .envs(deployment_env(&objects, pod))
+        // A test cannot bind the pod's ports; everything else is as the chart sets it.
+        .env("SMBP_PROBE_ADDRESS", "127.0.0.1:0")
+        .env("SMBP_WEBHOOK_ADDRESS", format!("127.0.0.1:{}", free_port()))
+        .env("SMBP_KUBECONFIG", sim.kubeconfig_path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let leases = sim.dynamic_api(
+        "coordination.k8s.io/v1",
+        "Lease",
+        "leases",
+        Some(RELEASE_NS),
+    );
+    eventually("the chart's pod leads", WAIT, || async {
+        let lease = serde_json::to_value(leases.get("smbp-operator").await.ok()?).ok()?;
+        let holder = lease["spec"]["holderIdentity"].as_str()?;
+        holder.starts_with(&format!("{pod}_")).then_some(())
+    })
+    .await;
+    eventually("the caBundle is filled in", WAIT, || ca_bundle(&sim)).await;
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(killed.expect("kill").success());
+    let exit = tokio::time::timeout(WAIT, child.wait()).await;
+    assert_eq!(exit.expect("it stops").expect("status").code(), Some(0));
+    assert_allowed(&sim, &rbac_rules(&objects), 5);
 }
