@@ -1,0 +1,368 @@
+//! The Helm chart against the API server: `charts/smbp-operator` rendered with helm for the
+//! default values and the combinations CI checks, and every rendered object applied to smbp-sim
+//! (with the real third-party CRDs) by server-side apply with `dryRun=All`, so each one meets
+//! the schemas, defaults and validation of its kind. Nothing is stored.
+//!
+//! Then a BigPeer's life on the simulated cluster (cert-manager TLS, a Kafka in another namespace,
+//! Ingress, monitoring; Ready; deleted) with every request the operator makes checked against
+//! the RBAC rules the chart renders: none it makes is missing from them. And the binary, started
+//! with the rendered Deployment's environment, leads (Lease) and fills the rendered webhook
+//! configuration's caBundle within the same rules, then stops cleanly on SIGTERM.
+//!
+//! helm comes from `scripts/helm.sh` (installed into `target/tools/`). Locally the test is skipped
+//! with a message when no helm is installed; with `CI=true` it installs it and is required.
+
+mod support;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, Scope};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{Env, WAIT, eventually, free_port, spec};
+
+/// The repository's root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The namespace the chart is rendered into.
+const RELEASE_NS: &str = "smbp-system";
+
+/// Value sets the chart is rendered with (as in scripts/check-chart.sh), by name.
+const COMBINATIONS: &[(&str, &[&str])] = &[
+    ("default", &[]),
+    (
+        "watch-namespaces",
+        &[
+            "watchNamespaces={team-a,team-b}",
+            "strimziNamespaces={kafka}",
+        ],
+    ),
+    ("cert-manager", &["webhook.certificates=cert-manager"]),
+    (
+        "monitoring",
+        &[
+            "monitoring.serviceMonitor.enabled=true",
+            "monitoring.prometheusRule.enabled=true",
+            "monitoring.dashboard.enabled=true",
+        ],
+    ),
+];
+
+/// The helm binary, or `None` (after saying why) when the test must be skipped.
+fn helm() -> Option<PathBuf> {
+    let installed = root().join("target/tools/bin/helm");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        let out = Command::new(root().join("scripts/helm.sh"))
+            .arg("--install-only")
+            .output()
+            .expect("run scripts/helm.sh");
+        assert!(out.status.success(), "scripts/helm.sh failed: {out:?}");
+        return Some(installed);
+    }
+    if installed.exists() {
+        return Some(installed);
+    }
+    if Command::new("helm").arg("version").output().is_ok() {
+        return Some("helm".into());
+    }
+    eprintln!("skipped: no helm (run scripts/helm.sh --install-only, or set CI=true)");
+    None
+}
+
+/// The chart rendered with `--set` values `sets`, as JSON objects.
+fn render(helm: &Path, sets: &[&str]) -> Vec<Value> {
+    let mut command = Command::new(helm);
+    command
+        .args(["template", "smbp-operator"])
+        .arg(root().join("charts/smbp-operator"))
+        .args(["--namespace", RELEASE_NS]);
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    let out = command.output().expect("run helm");
+    assert!(out.status.success(), "helm template {sets:?}: {out:?}");
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("helm renders YAML"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// A cluster (API server only) with every third-party CRD and the namespaces the combinations
+/// use.
+async fn cluster() -> SimHandle {
+    let sim = SimCluster::start_with(SimOptions {
+        crds: ThirdPartyCrds::all(),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("cluster starts");
+    let namespaces: Api<DynamicObject> = Api::all_with(
+        sim.client(),
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&()),
+    );
+    for name in [RELEASE_NS, "team-a", "team-b", "kafka"] {
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(namespace).unwrap(),
+            )
+            .await
+            .expect("namespace");
+    }
+    sim
+}
+
+/// Applies `object` with `dryRun=All`; the API server's refusal as text.
+async fn dry_run(client: &kube::Client, object: &Value) -> Result<(), String> {
+    apply(client, object, &PatchParams::apply("helm").dry_run()).await
+}
+
+/// Applies `object` by server-side apply with `params`; the API server's refusal as text.
+async fn apply(client: &kube::Client, object: &Value, params: &PatchParams) -> Result<(), String> {
+    let (group, version) = match object["apiVersion"].as_str().unwrap_or("").split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", object["apiVersion"].as_str().unwrap_or("")),
+    };
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or(""));
+    let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("discovery: {e}"))?;
+    let api: Api<DynamicObject> = match capabilities.scope {
+        Scope::Namespaced => {
+            let ns = object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(RELEASE_NS);
+            Api::namespaced_with(client.clone(), ns, &resource)
+        }
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    };
+    let name = object["metadata"]["name"].as_str().unwrap_or("");
+    api.patch(name, params, &Patch::Apply(object))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `kind namespace/name: why` for every object of `objects` the cluster refuses.
+async fn refusals(sim: &SimHandle, objects: &[Value]) -> Vec<String> {
+    let client = sim.client();
+    let mut refused = Vec::new();
+    for object in objects {
+        if let Err(why) = dry_run(&client, object).await {
+            let meta = &object["metadata"];
+            refused.push(format!(
+                "{} {}/{}: {why}",
+                object["kind"], meta["namespace"], meta["name"]
+            ));
+        }
+    }
+    refused
+}
+
+#[tokio::test]
+async fn every_rendered_object_meets_the_cluster_schemas() {
+    let Some(helm) = helm() else { return };
+    let sim = cluster().await;
+    for (name, sets) in COMBINATIONS {
+        let objects = render(&helm, sets);
+        assert!(
+            objects.len() >= 10,
+            "{name}: only {} objects",
+            objects.len()
+        );
+        let refused = refusals(&sim, &objects).await;
+        assert!(
+            refused.is_empty(),
+            "{name}: refused:\n{}",
+            refused.join("\n")
+        );
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_dry_run_refuses_an_object_the_schema_forbids() {
+    let Some(helm) = helm() else { return };
+    let sim = cluster().await;
+    let mut objects = render(&helm, &[]);
+    let deployment = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"] =
+        json!("ALL");
+    let refused = refusals(&sim, std::slice::from_ref(deployment)).await;
+    assert_eq!(
+        refused.len(),
+        1,
+        "a string where a list belongs was accepted"
+    );
+    sim.shutdown().await;
+}
+
+/// The `(resources, verbs)` of every rule of the rendered ClusterRoles and Roles.
+fn rbac_rules(objects: &[Value]) -> Vec<(Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+        .flat_map(|o| o["rules"].as_array().cloned().unwrap_or_default())
+        .map(|rule| (strings(&rule["resources"]), strings(&rule["verbs"])))
+        .collect()
+}
+
+/// A BigPeer created with every optional part, Ready, then deleted.
+async fn lifecycle(env: &Env) {
+    env.namespace("shop").await;
+    env.namespace("kafka").await;
+    env.kafka("kafka", "shared").await;
+    env.issuer("shop", "selfsigned").await;
+    env.create_bigpeer("shop", "edge", spec("shared", Some("selfsigned"), json!({
+        "transactionLog": {"strimzi": {"clusterRef": {"name": "shared", "namespace": "kafka"}}},
+        "tls": {"certManager": {"dnsNames": ["sync.example.com"]}},
+        "network": {"ingress": {"ingressClassName": "sim", "hosts": ["sync.example.com"], "tls": {"useBigPeerCertificate": true}}},
+        "monitoring": {"serviceMonitor": {}, "prometheusRule": {}, "grafanaDashboards": {}},
+    }))).await;
+    env.condition("shop", "edge", "Ready", "True").await;
+    env.bigpeers("shop")
+        .delete("edge", &Default::default())
+        .await
+        .expect("delete the BigPeer");
+    let bigpeers = env.bigpeers("shop");
+    eventually("the BigPeer is gone", WAIT, || async {
+        env.get(&bigpeers, "edge").await.is_none().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_allows_every_request_the_operator_makes_in_a_bigpeers_life() {
+    let Some(helm) = helm() else { return };
+    let rules = rbac_rules(&render(&helm, &[]));
+    let env = Env::start(ThirdPartyCrds::all()).await;
+    lifecycle(&env).await;
+    assert_allowed(&env.sim, &rules, 20);
+}
+
+/// Asserts that the operator (its User-Agent) made at least `least` kinds of resource request
+/// on `sim`, each allowed by a rule of `rules` (by resource and verb; accounting records neither
+/// the API group nor the object's name).
+fn assert_allowed(sim: &SimHandle, rules: &[(Vec<String>, Vec<String>)], least: usize) {
+    let agent = smbp_operator::client::USER_AGENT;
+    let requests = sim.requests().snapshot();
+    let made: Vec<_> = requests
+        .keys()
+        .filter(|k| k.user_agent == agent && !k.resource.starts_with('/'))
+        .collect();
+    assert!(made.len() >= least, "only {} kinds of request", made.len());
+    let missing: Vec<String> = made
+        .iter()
+        .filter(|k| {
+            !rules.iter().any(|(resources, verbs)| {
+                resources.contains(&k.resource) && verbs.contains(&k.verb)
+            })
+        })
+        .map(|k| format!("{} {}", k.verb, k.resource))
+        .collect();
+    assert!(missing.is_empty(), "the chart does not allow: {missing:?}");
+}
+
+/// The container environment of the rendered Deployment, with the pod's fields resolved as the
+/// kubelet would for pod `pod` in the release namespace.
+fn deployment_env(objects: &[Value], pod: &str) -> Vec<(String, String)> {
+    let deployment = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("env");
+    env.iter()
+        .map(|var| {
+            let value = match var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.namespace") => RELEASE_NS.to_string(),
+                Some("metadata.name") => pod.to_string(),
+                Some(other) => panic!("unexpected fieldRef {other}"),
+                None => var["value"].as_str().expect("a value").to_string(),
+            };
+            (var["name"].as_str().expect("a name").to_string(), value)
+        })
+        .collect()
+}
+
+/// The `caBundle` of the release's ValidatingWebhookConfiguration, if set.
+async fn ca_bundle(sim: &SimHandle) -> Option<String> {
+    let configurations = sim.dynamic_api(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        None,
+    );
+    let configuration =
+        serde_json::to_value(configurations.get("smbp-operator").await.ok()?).ok()?;
+    configuration["webhooks"][0]["clientConfig"]["caBundle"]
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_configured_as_the_chart_does_leads_and_serves_the_webhook_within_its_rules() {
+    let Some(helm) = helm() else { return };
+    let objects = render(&helm, &[]);
+    let sim = support::cluster(ThirdPartyCrds::all()).await;
+    support::create_namespace(&sim, RELEASE_NS).await;
+    let webhook = objects
+        .iter()
+        .find(|o| o["kind"] == "ValidatingWebhookConfiguration")
+        .expect("a webhook configuration");
+    apply(&sim.client(), webhook, &PatchParams::apply("helm"))
+        .await
+        .expect("the webhook configuration is stored");
+    let pod = "smbp-operator-7d9f8-chart";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smbp-operator"))
+        .arg("run")
+        .envs(deployment_env(&objects, pod))
+        // A test cannot bind the pod's ports; everything else is as the chart sets it.
+        .env("SMBP_PROBE_ADDRESS", "127.0.0.1:0")
+        .env("SMBP_WEBHOOK_ADDRESS", format!("127.0.0.1:{}", free_port()))
+        .env("SMBP_KUBECONFIG", sim.kubeconfig_path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let leases = sim.dynamic_api(
+        "coordination.k8s.io/v1",
+        "Lease",
+        "leases",
+        Some(RELEASE_NS),
+    );
+    eventually("the chart's pod leads", WAIT, || async {
+        let lease = serde_json::to_value(leases.get("smbp-operator").await.ok()?).ok()?;
+        let holder = lease["spec"]["holderIdentity"].as_str()?;
+        holder.starts_with(&format!("{pod}_")).then_some(())
+    })
+    .await;
+    eventually("the caBundle is filled in", WAIT, || ca_bundle(&sim)).await;
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(killed.expect("kill").success());
+    let exit = tokio::time::timeout(WAIT, child.wait()).await;
+    assert_eq!(exit.expect("it stops").expect("status").code(), Some(0));
+    assert_allowed(&sim, &rbac_rules(&objects), 5);
+}
