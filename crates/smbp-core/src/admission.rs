@@ -78,6 +78,9 @@ pub fn review(request: &Request<'_>) -> Verdict {
             Severity::Warning => verdict.warnings.push(problem.to_string()),
         }
     }
+    if verdict.denials.is_empty() {
+        check_merged_templates(request, running_for_path, &mut verdict);
+    }
     check_exposure(request, &mut verdict);
     check_tls_removal(request, &mut verdict);
     for (field, missing) in &request.missing {
@@ -86,6 +89,19 @@ pub fn review(request: &Request<'_>) -> Verdict {
         ));
     }
     verdict
+}
+
+/// The pod templates with `podOverrides` merged, as the reconciler will build them (see
+/// [`validation::check_pod_templates`]): refused here too, so the apply fails, not the reconcile.
+fn check_merged_templates(request: &Request<'_>, running: Option<&Version>, verdict: &mut Verdict) {
+    let mut bigpeer = smbp_api::v1alpha1::BigPeer::new(request.name, request.spec.clone());
+    // The templates do not depend on the namespace; the request's is not needed.
+    bigpeer.metadata.namespace = Some("default".into());
+    if let Err(report) = crate::build::ValidatedBigPeer::new(&bigpeer, running) {
+        verdict
+            .denials
+            .extend(report.errors().map(ToString::to_string));
+    }
 }
 
 /// A change that removes `spec.tls` from a BigPeer that had it: allowed (plain-text serving is a

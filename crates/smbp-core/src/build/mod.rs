@@ -102,6 +102,11 @@ impl ValidatedBigPeer {
             spec: bigpeer.spec.clone(),
             image,
         };
+        let mut report = report;
+        validation::check_pod_templates(&mut report, &validated);
+        if !report.is_valid() {
+            return Err(report);
+        }
         Ok((validated, report))
     }
 }

@@ -108,12 +108,15 @@ pub fn validate(name: &str, spec: &BigPeerSpec, running: Option<&Version>) -> Re
 mod embedded;
 mod exposure;
 pub mod kubernetes;
+mod merged;
 mod monitoring;
 mod names;
 mod security;
 mod transaction_log;
 mod version;
 mod workloads;
+
+pub use merged::check_pod_templates;
 
 #[cfg(test)]
 mod tests;
