@@ -119,10 +119,11 @@ proptest! {
     #[test]
     fn admitted_specs_build_and_every_built_quantity_parses((name, raw) in spec_with_embedded_fields(latest())) {
         let spec: BigPeerSpec = serde_json::from_value(raw).expect("generated specs decode");
-        let report = validation::validate(&name, &spec, None);
-        prop_assume!(report.is_valid());
+        // Admitted: `validate` and the merged pod templates (`ValidatedBigPeer::new`).
         let bigpeer = stored(&name, spec);
-        let (validated, _) = ValidatedBigPeer::new(&bigpeer, None).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
+        let admitted = ValidatedBigPeer::new(&bigpeer, None);
+        prop_assume!(admitted.is_ok());
+        let (validated, _) = admitted.expect("admitted");
         let children = build(&validated, &Observed::default(), &Rollout::steady(&validated));
         for child in children.into_objects() {
             let mut found = Vec::new();

@@ -775,3 +775,133 @@ async fn a_new_bigpeer_becomes_ready_once_without_flapping_or_degrading() {
         "Degraded while provisioning: {seen:?}"
     );
 }
+
+/// The reasons of the Events about BigPeer `name`.
+async fn event_reasons(env: &Env, name: &str) -> Vec<String> {
+    let events = env.api("events.k8s.io/v1", "Event", "events", NS);
+    let list = events.list(&Default::default()).await.unwrap();
+    list.items
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["regarding"]["name"] == name)
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quantities_the_api_server_canonicalises_cause_no_recreate_and_no_volume_patch() {
+    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    // Stored by the API server as 30Gi and 1 (cpu): the operator must see them as the same.
+    let quantities = json!({"store": {"storage": {"size": "30720Mi"},
+        "resources": {"requests": {"cpu": "1000m", "memory": "1024Mi"}, "limits": {"memory": "1Gi"}}}});
+    env.create_bigpeer(NS, "edge", spec("events", None, quantities))
+        .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+    let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
+    let sts = env.get(&statefulsets, "edge-store").await.unwrap();
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "30Gi",
+        "the simulated API server canonicalises as kube-apiserver does"
+    );
+    let claim_patches = || {
+        env.sim
+            .requests()
+            .total(|k| k.verb == "patch" && k.resource == "persistentvolumeclaims")
+    };
+    let patches_before = claim_patches();
+
+    // Any later spec change re-applies the StatefulSet: no recreate, no volume expansion.
+    env.patch_spec(NS, "edge", json!({"store": {"replicas": 5}}))
+        .await;
+    eventually("the store scaled", WAIT, || async {
+        let sts = env.get(&statefulsets, "edge-store").await?;
+        (sts["status"]["readyReplicas"] == 5).then_some(())
+    })
+    .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+    let after = env.get(&statefulsets, "edge-store").await.unwrap();
+    assert_eq!(
+        after["metadata"]["uid"], sts["metadata"]["uid"],
+        "not recreated"
+    );
+    assert_eq!(claim_patches(), patches_before, "no volume was patched");
+    let reasons = event_reasons(&env, "edge").await;
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| r == "VolumesExpanded" || r == "RecreatingStatefulSet"),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_refused_for_a_missing_priority_class_are_named_in_the_status() {
+    let env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    let scheduling = json!({"store": {"scheduling": {"priorityClassName": "gold"}}});
+    env.create_bigpeer(NS, "edge", spec("events", None, scheduling))
+        .await;
+    let ready = eventually("the missing class in Ready", WAIT, || async {
+        let bigpeer = env.get(&env.bigpeers(NS), "edge").await?;
+        bigpeer["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready" && c["reason"] == "PodsNotRunning")
+            .cloned()
+    })
+    .await;
+    let message = ready["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("store: ") && message.contains("no PriorityClass with name gold"),
+        "{message}"
+    );
+    eventually("a PodsNotRunning Warning Event", WAIT, || async {
+        let reasons = event_reasons(&env, "edge").await;
+        reasons.iter().any(|r| r == "PodsNotRunning").then_some(())
+    })
+    .await;
+
+    // Once the class exists the pods are created and the BigPeer becomes Ready.
+    let classes = env.api(
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+        "priorityclasses",
+        "",
+    );
+    support::create(
+        &classes,
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "gold"}, "value": 1000}),
+    )
+    .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gated_field_the_api_server_drops_is_reported_once_and_never_reapplied() {
+    let mut env = env_with_dependencies(ThirdPartyCrds::all()).await;
+    // Kubernetes up to 1.36 drops StatefulSet maxUnavailable (gate MaxUnavailableStatefulSet off).
+    let upgrade = json!({"store": {"replicas": 5}, "upgrade": {"maxUnavailable": 2}});
+    env.create_bigpeer(NS, "edge", spec("events", None, upgrade))
+        .await;
+    env.condition(NS, "edge", "Ready", "True").await;
+    eventually("a FeatureUnavailable Warning", WAIT, || async {
+        let reasons = event_reasons(&env, "edge").await;
+        reasons
+            .iter()
+            .any(|r| r == "FeatureUnavailable")
+            .then_some(())
+    })
+    .await;
+    assert_quiet(&env, "a BigPeer whose StatefulSet lost a gated field").await;
+    env.stop_operator().await;
+    env.start_operator().await;
+    env.reconciles(1).await;
+    let statefulset_patches = || {
+        env.sim
+            .requests()
+            .total(|k| k.verb == "patch" && k.resource == "statefulsets")
+    };
+    let before = statefulset_patches();
+    env.reconciles(3).await;
+    assert_eq!(statefulset_patches(), before, "re-applied after a restart");
+}
