@@ -121,8 +121,7 @@ fn exact_name(selector: Option<&str>) -> String {
     let Some(selector) = selector else {
         return String::new();
     };
-    let terms: Vec<&str> = selector.split(',').collect();
-    let exact = terms.iter().filter_map(|term| {
+    let exact = selector.split(',').find_map(|term| {
         let (key, value) = term
             .split_once("==")
             .or_else(|| term.split_once('=').filter(|(k, _)| !k.ends_with('!')))?;
@@ -130,7 +129,6 @@ fn exact_name(selector: Option<&str>) -> String {
     });
     exact
         .filter(|name| !name.is_empty() && !name.contains('/') && name != "." && name != "..")
-        .next_back()
         .unwrap_or_default()
 }
 
