@@ -29,12 +29,9 @@ pub fn authenticate(
     attributes: &Attributes,
 ) -> Result<UserInfo, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let sender = match header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
+    let sender = match header("authorization").and_then(bearer_token) {
         None => UserInfo::anonymous(),
-        Some(token) => sim
-            .tokens
-            .user(sim, token.trim())
-            .ok_or_else(unauthorized)?,
+        Some(token) => sim.tokens.user(sim, token).ok_or_else(unauthorized)?,
     };
     let Some(target) = header("impersonate-user") else {
         return Ok(sender);
@@ -45,6 +42,14 @@ pub fn authenticate(
         .filter_map(|v| v.to_str().ok().map(String::from))
         .collect();
     impersonate(sim, sender, target, groups, attributes)
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive);
+/// None for other schemes or an empty token, which leave the request anonymous.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The user `sender` acts as, when RBAC lets it impersonate `target` (`impersonate` on `users`,
@@ -170,4 +175,52 @@ pub fn forbidden_object(group: &str, resource: &str, name: &str, message: &str) 
         &format!("{subject} is forbidden: {message}"),
         Some(Value::Object(details)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_non_empty_bearer_tokens_authenticate() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Basic dXNlcjpwdw=="), None);
+    }
+
+    #[test]
+    fn refusals_name_the_resource_scope_and_path() {
+        let user = UserInfo::service_account("ns", "sa", "u");
+        let mut request = Attributes {
+            verb: "get".into(),
+            group: "apps".into(),
+            resource: "deployments".into(),
+            subresource: "scale".into(),
+            name: "web".into(),
+            namespace: "ns".into(),
+            resource_request: true,
+            path: String::new(),
+        };
+        let error = forbidden(&user, &request);
+        assert_eq!(
+            error.body["message"],
+            "deployments.apps \"web\" is forbidden: User \"system:serviceaccount:ns:sa\" cannot get resource \"deployments/scale\" in API group \"apps\" in the namespace \"ns\""
+        );
+        assert_eq!(
+            error.body["details"],
+            json!({"name": "web", "group": "apps", "kind": "deployments"})
+        );
+        request.namespace.clear();
+        assert!(refusal(&user, &request).ends_with("at the cluster scope"));
+        let path = Attributes {
+            verb: "get".into(),
+            path: "/metrics".into(),
+            ..Attributes::default()
+        };
+        assert_eq!(
+            forbidden(&user, &path).body["message"],
+            "forbidden: User \"system:serviceaccount:ns:sa\" cannot get path \"/metrics\""
+        );
+    }
 }
