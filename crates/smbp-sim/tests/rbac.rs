@@ -633,8 +633,8 @@ async fn escalation_needs_the_escalate_or_bind_verb_and_patches_are_checked_on_t
     assert_eq!(
         (status, body["message"].as_str().unwrap()),
         (
-            403,
-            "rolebindings.rbac.authorization.k8s.io \"absent\" is forbidden: clusterroles.rbac.authorization.k8s.io \"absent\" not found"
+            404,
+            "clusterroles.rbac.authorization.k8s.io \"absent\" not found"
         )
     );
     assert_eq!(

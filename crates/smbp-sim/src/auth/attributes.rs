@@ -70,7 +70,10 @@ impl Attributes {
         if watch_path {
             self.verb = "watch".into();
         } else if self.verb == "get" && self.name.is_empty() {
-            let watching = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+            // Any `watch` value but `false` or `0` is a watch (Convert_Slice_string_To_bool).
+            let watching = query
+                .get("watch")
+                .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0"));
             self.verb = if watching { "watch" } else { "list" }.into();
         }
         if matches!(self.verb.as_str(), "list" | "watch") && self.name.is_empty() {
@@ -157,6 +160,8 @@ mod tests {
         );
         let watch = resolve("GET", "/api/v1/namespaces/ns/pods", &[("watch", "true")]);
         assert_eq!(watch.verb, "watch");
+        let not_watch = resolve("GET", "/api/v1/namespaces/ns/pods", &[("watch", "0")]);
+        assert_eq!(not_watch.verb, "list");
         let watch_path = resolve("GET", "/api/v1/watch/namespaces/ns/pods", &[]);
         assert_eq!(
             (watch_path.verb.as_str(), watch_path.namespace.as_str()),

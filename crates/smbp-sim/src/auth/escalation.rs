@@ -1,6 +1,7 @@
 //! RBAC escalation prevention, as kube-apiserver's RBAC storage enforces it: a user may write a
 //! Role or ClusterRole only with rules it holds itself (or with the `escalate` verb on it), and
-//! bind a role only when it holds every rule of that role (or has the `bind` verb on it).
+//! bind a role only when it holds every rule of that role (or has the `bind` verb on it; a
+//! binding to a missing role is that role's 404).
 //! `system:masters` is exempt.
 
 use super::attributes::Attributes;
@@ -64,9 +65,12 @@ pub async fn check(sim: &Arc<Sim>, req: &ApiRequest, verb: &str) -> Result<(), A
         if rbac::authorize(sim, &req.user, &permission("bind", role_plural, role_name)).is_ok() {
             return Ok(());
         }
+        // A missing role is the role's own 404, as the rule resolver's lookup answers it.
         rbac::role_ref_rules(sim, &role_ref, &namespace).ok_or_else(|| {
-            let missing = format!("{role_plural}.{GROUP} {role_name:?} not found");
-            forbidden_object(GROUP, plural, name, &missing)
+            let role_type = sim.registry().lookup(GROUP, "v1", role_plural);
+            role_type.map_or_else(ApiError::page_not_found, |rt| {
+                ApiError::not_found(&rt, role_name)
+            })
         })?
     };
     let held = rbac::rules_for(sim, &req.user, &namespace);
