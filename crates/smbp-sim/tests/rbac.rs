@@ -538,7 +538,7 @@ async fn aggregated_cluster_roles_hold_the_rules_of_the_roles_they_select() {
         &[
             (
                 "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-                aggregated,
+                aggregated.clone(),
             ),
             (
                 "/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings",
@@ -572,6 +572,31 @@ async fn aggregated_cluster_roles_hold_the_rules_of_the_roles_they_select() {
         .await
         .0,
         403
+    );
+    grant(
+        &cluster,
+        "",
+        ("ns", "sa"),
+        "role-writer",
+        json!([{"apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["clusterroles"], "verbs": ["create"]}]),
+    )
+    .await;
+    let mut own = aggregated.clone();
+    own["metadata"]["name"] = json!("own-reader");
+    let (status, body) = post(
+        &cluster,
+        Who::Token(&sa),
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        own,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str().unwrap()),
+        (
+            403,
+            "clusterroles.rbac.authorization.k8s.io \"own-reader\" is forbidden: must have cluster-admin privileges to use the aggregationRule"
+        )
     );
 }
 
