@@ -238,6 +238,7 @@ async fn answer(
         )
     {
         sim.accounting.record("create", &path, &user_agent);
+        let review = unsupported_body(&header("content-type")).map_or(review, Err);
         return review.map_or_else(error_response, |body| json_response(201, &body));
     }
     let (group, version, rest) = match segments.as_slice() {
@@ -308,13 +309,8 @@ async fn answer(
         return error_response(injected(code, &rt, name.as_deref().unwrap_or_default()));
     }
     let content_type = header("content-type");
-    if content_type.starts_with("application/vnd.kubernetes.protobuf")
-        || content_type.starts_with("application/cbor")
-    {
-        // Only JSON is spoken; client-go falls back to JSON on 415.
-        return error_response(ApiError::unsupported_media_type(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
-        ));
+    if let Some(refusal) = unsupported_body(&content_type) {
+        return error_response(refusal);
     }
     let request = ApiRequest {
         method: parts.method.clone(),
@@ -352,6 +348,17 @@ async fn answer(
         Ok(reply) => reply_response(reply),
         Err(error) => error_response(error),
     }
+}
+
+/// The 415 for a protobuf or CBOR body: only JSON is spoken (client-go falls back to JSON).
+fn unsupported_body(content_type: &str) -> Option<ApiError> {
+    let binary = content_type.starts_with("application/vnd.kubernetes.protobuf")
+        || content_type.starts_with("application/cbor");
+    binary.then(|| {
+        ApiError::unsupported_media_type(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+        )
+    })
 }
 
 /// Serves one non-watch request; the HTTP front end and the in-process controllers share it.
