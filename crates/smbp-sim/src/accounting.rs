@@ -1,6 +1,7 @@
 //! Request accounting: how many requests the server answered, by verb, resource and the client's
-//! User-Agent. Tests read it to prove, for example, that a reconcile of an unchanged object writes
-//! nothing.
+//! User-Agent, and how many it refused with 403, by user. Tests read it to prove, for example,
+//! that a reconcile of an unchanged object writes nothing, or that a ServiceAccount's RBAC rules
+//! are enough (no 403 for it).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -16,10 +17,22 @@ pub struct RequestKey {
     pub user_agent: String,
 }
 
+/// The key refused (403) requests are counted under.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Denial {
+    /// The user name, e.g. `system:serviceaccount:ns:sa` or `system:anonymous`.
+    pub user: String,
+    /// The verb as authorized (`list`, `watch`, ...; the lower-cased method for paths).
+    pub verb: String,
+    /// Plural resource (with `/subresource`), or the path for non-resource requests.
+    pub resource: String,
+}
+
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Accounting {
     counts: Mutex<BTreeMap<RequestKey, u64>>,
+    denials: Mutex<BTreeMap<Denial, u64>>,
 }
 
 impl Accounting {
@@ -36,6 +49,38 @@ impl Accounting {
             .unwrap_or_else(|e| e.into_inner())
             .entry(key)
             .or_default() += 1;
+    }
+
+    /// Counts one 403 answer.
+    pub fn record_forbidden(&self, user: &str, verb: &str, resource: &str) {
+        let key = Denial {
+            user: user.into(),
+            verb: verb.into(),
+            resource: resource.into(),
+        };
+        *self
+            .denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
+    }
+
+    /// A copy of every 403 counter.
+    pub fn forbidden(&self) -> BTreeMap<Denial, u64> {
+        self.denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many 403 answers went to `user`.
+    pub fn forbidden_for(&self, user: &str) -> u64 {
+        self.forbidden()
+            .iter()
+            .filter(|(k, _)| k.user == user)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// A copy of every counter.
@@ -63,6 +108,10 @@ impl Accounting {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -85,7 +134,12 @@ mod tests {
         accounting.record("patch", "configmaps", "op");
         accounting.record("patch", "configmaps", "op");
         assert_eq!(accounting.total(|k| is_write(&k.verb)), 2);
+        accounting.record_forbidden("u", "list", "pods");
+        accounting.record_forbidden("u", "get", "/metrics");
+        accounting.record_forbidden("v", "list", "pods");
+        assert_eq!(accounting.forbidden_for("u"), 2);
         accounting.reset();
         assert_eq!(accounting.total(|_| true), 0);
+        assert_eq!(accounting.forbidden_for("u"), 0);
     }
 }

@@ -8,11 +8,10 @@ use crate::controllers::api::Api;
 use crate::controllers::{Controllers, Controls, KubeletTiming, NodePool};
 use crate::crds::ThirdPartyCrds;
 use crate::faults::Faults;
-use crate::router::{Body, handle};
+use crate::router::handle;
 use crate::sim::Sim;
 use crate::tls::CertificateAuthority;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
+use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -182,6 +181,7 @@ impl SimCluster {
         let mut sim = Sim::new(options.watch_history, options.time_scale);
         sim.gates = options.feature_gates.clone();
         let sim = Arc::new(sim);
+        sim.tokens.add_admin(&token);
         let gc = tokio::spawn(crate::gc::run(sim.clone()));
         let setup = Api::new(sim.clone(), "smbp-sim/v1");
         // The namespaces kube-apiserver creates at start.
@@ -203,18 +203,8 @@ impl SimCluster {
                 .await,
         );
         let (stop, stopped) = oneshot::channel();
-        let server = tokio::spawn(serve(listener, tls, sim.clone(), token.clone(), stopped));
-
-        let config = kube::config::Kubeconfig::read_from(&kubeconfig)
-            .map_err(|e| StartError::Client(e.to_string()))?;
-        let config = kube::Config::from_custom_kubeconfig(
-            config,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|e| StartError::Client(e.to_string()))?;
-        let client =
-            kube::Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
+        let server = tokio::spawn(serve(listener, tls, sim.clone(), stopped));
+        let client = client_from(&kubeconfig).await.map_err(StartError::Client)?;
         Ok(SimHandle {
             sim,
             url,
@@ -277,6 +267,44 @@ impl SimHandle {
     /// The kubeconfig file (CA and bearer token included).
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// A kubeconfig authenticating as the ServiceAccount `namespace/name` (which must exist),
+    /// with a token from the TokenRequest API valid for a simulated year; it stops working
+    /// when the ServiceAccount is deleted. Written beside the cluster's kubeconfig.
+    pub fn kubeconfig_for_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<PathBuf, String> {
+        let account = self
+            .sim
+            .store()
+            .get(
+                "/serviceaccounts",
+                &(namespace.to_string(), name.to_string()),
+            )
+            .ok_or_else(|| format!("serviceaccounts \"{name}\" not found in {namespace}"))?;
+        let (token, _) = self.sim.tokens.issue(&self.sim, &account, 365 * 86_400);
+        let path = self
+            .kubeconfig
+            .with_file_name(format!("kubeconfig-sa-{namespace}-{name}"));
+        std::fs::write(
+            &path,
+            kubeconfig_yaml(&self.url, &self.ca.cert_pem(), &token),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// A kube-rs client authenticating as the ServiceAccount `namespace/name` (see
+    /// [`SimHandle::kubeconfig_for_service_account`]): RBAC decides what it may do.
+    pub async fn client_for_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, String> {
+        client_from(&self.kubeconfig_for_service_account(namespace, name)?).await
     }
 
     /// The cluster CA, which can also sign certificates for test servers (webhooks).
@@ -389,25 +417,25 @@ fn kubeconfig_yaml(url: &str, ca_pem: &str, token: &str) -> String {
     )
 }
 
-fn unauthorized() -> Response<Body> {
-    let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
-        "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
-    Response::builder()
-        .status(401)
-        .header("Content-Type", "application/json")
-        .body(Full::new(bytes::Bytes::from(body.to_string())).boxed_unsync())
-        .expect("valid response")
+/// A kube-rs client from a kubeconfig file.
+async fn client_from(kubeconfig: &Path) -> Result<kube::Client, String> {
+    let config = kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| e.to_string())?;
+    let config =
+        kube::Config::from_custom_kubeconfig(config, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+    kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
+/// Accepts TLS connections until stopped; every request goes to the router, which
+/// authenticates and authorizes it.
 async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     sim: Arc<Sim>,
-    token: String,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let expected = Arc::new(format!("Bearer {token}"));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -416,26 +444,13 @@ async fn serve(
         let Ok((stream, _)) = accepted else { continue };
         let acceptor = acceptor.clone();
         let sim = sim.clone();
-        let expected = expected.clone();
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(stream).await else {
                 return;
             };
             let service =
                 hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let sim = sim.clone();
-                    let authorized = request
-                        .headers()
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        == Some(expected.as_str());
-                    async move {
-                        if authorized {
-                            handle(sim, request).await
-                        } else {
-                            Ok(unauthorized())
-                        }
-                    }
+                    handle(sim.clone(), request)
                 });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)

@@ -14,6 +14,7 @@
 
 mod accounting;
 mod admission;
+mod auth;
 mod clock;
 mod cluster;
 pub mod controllers;
@@ -46,7 +47,8 @@ mod validation;
 mod watch;
 mod write;
 
-pub use accounting::{Accounting, RequestKey, is_write};
+pub use accounting::{Accounting, Denial, RequestKey, is_write};
+pub use auth::UserInfo;
 pub use cluster::{SimCluster, SimHandle, SimOptions, StartError};
 pub use controllers::{Controllers, Controls, ImageBehaviour, ImageScope, KubeletTiming, NodePool};
 pub use crds::ThirdPartyCrds;

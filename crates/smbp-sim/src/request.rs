@@ -31,6 +31,8 @@ pub struct ApiRequest {
     pub user_agent: String,
     /// The request body.
     pub body: Bytes,
+    /// Who sent it.
+    pub user: crate::auth::UserInfo,
 }
 
 impl ApiRequest {
@@ -51,15 +53,7 @@ impl ApiRequest {
 
     /// The field manager: `fieldManager`, else the User-Agent's program name, else `unknown`.
     pub fn manager(&self) -> String {
-        if let Some(manager) = self.param("fieldManager").filter(|m| !m.is_empty()) {
-            return manager.to_string();
-        }
-        let program = self.user_agent.split('/').next().unwrap_or_default().trim();
-        if program.is_empty() {
-            "unknown".into()
-        } else {
-            program.into()
-        }
+        manager_of(self.query.get("fieldManager"), &self.user_agent)
     }
 
     /// The store key of the object the URL names (no namespace for cluster-scoped resources).
@@ -81,6 +75,20 @@ impl ApiRequest {
                 String::from_utf8_lossy(&self.body)
             ))
         })
+    }
+}
+
+/// The field manager of a request: `fieldManager`, else the User-Agent's program name, else
+/// `unknown`.
+pub fn manager_of(field_manager: Option<&String>, user_agent: &str) -> String {
+    if let Some(manager) = field_manager.filter(|m| !m.is_empty()) {
+        return manager.clone();
+    }
+    let program = user_agent.split('/').next().unwrap_or_default().trim();
+    if program.is_empty() {
+        "unknown".into()
+    } else {
+        program.into()
     }
 }
 

@@ -2,6 +2,7 @@
 //! health request), counts it, applies injected faults, dispatches it to the verb's handler and
 //! writes the answer (JSON, plain text, or a watch stream) with kube-apiserver's headers.
 
+use crate::auth;
 use crate::discovery;
 use crate::error::ApiError;
 use crate::request::{ApiRequest, Reply};
@@ -132,12 +133,38 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Answers one HTTP request.
+/// Answers one HTTP request: authenticates and authorizes it (counting 403s), then serves it.
 pub async fn handle(
     sim: Arc<Sim>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let (parts, body) = request.into_parts();
+    let query = query(&parts.uri);
+    let attributes = auth::Attributes::resolve(parts.method.as_str(), parts.uri.path(), &query);
+    let user = match auth::authenticate(&sim, &parts.headers, &attributes) {
+        Ok(user) => user,
+        Err(error) => return Ok(error_response(error)),
+    };
+    let response = match auth::authorize(&sim, &user, &attributes) {
+        Ok(()) => answer(sim.clone(), parts, body, query, user.clone()).await,
+        Err(error) => error_response(error),
+    };
+    if response.status() == StatusCode::FORBIDDEN {
+        let target = attributes.target();
+        sim.accounting
+            .record_forbidden(&user.name, &attributes.verb, &target);
+    }
+    Ok(response)
+}
+
+/// Serves an admitted request.
+async fn answer(
+    sim: Arc<Sim>,
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+    query: HashMap<String, String>,
+    user: auth::UserInfo,
+) -> Response<Body> {
     let body = body
         .collect()
         .await
@@ -153,7 +180,6 @@ pub async fn handle(
     };
     let accept = header("accept");
     let user_agent = header("user-agent");
-    let query = query(&parts.uri);
     let path = parts.uri.path().trim_end_matches('/').to_string();
     let latency = sim.faults.latency();
     if !latency.is_zero() {
@@ -200,12 +226,25 @@ pub async fn handle(
     };
     if let Some(answer) = registry_answer {
         sim.accounting.record("get", &path, &user_agent);
-        return Ok(answer);
+        return answer;
+    }
+    if parts.method == Method::POST
+        && let Some(review) = auth::reviews::serve(
+            &sim,
+            &user,
+            &segments,
+            &body,
+            &crate::request::manager_of(query.get("fieldManager"), &user_agent),
+        )
+    {
+        sim.accounting.record("create", &path, &user_agent);
+        let review = unsupported_body(&header("content-type")).map_or(review, Err);
+        return review.map_or_else(error_response, |body| json_response(201, &body));
     }
     let (group, version, rest) = match segments.as_slice() {
         ["api", "v1", rest @ ..] => ("", "v1", rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
-        _ => return Ok(error_response(ApiError::page_not_found())),
+        _ => return error_response(ApiError::page_not_found()),
     };
     let (watch_path, rest) = match rest {
         ["watch", rest @ ..] => (true, rest),
@@ -220,11 +259,11 @@ pub async fn handle(
         (None, rest)
     };
     let Some(plural) = rest.first() else {
-        return Ok(error_response(ApiError::page_not_found()));
+        return error_response(ApiError::page_not_found());
     };
     let Some(rt) = sim.registry().lookup(group, version, plural) else {
         let served = sim.registry().serves(group, version);
-        return Ok(if served {
+        return if served {
             json_response(
                 404,
                 &ApiError::status(
@@ -237,7 +276,7 @@ pub async fn handle(
             )
         } else {
             error_response(ApiError::page_not_found())
-        });
+        };
     };
     let name = rest.get(1).map(|s| s.to_string());
     let subresource = rest.get(2).map(|s| s.to_string());
@@ -256,9 +295,9 @@ pub async fn handle(
         (&Method::DELETE, true) => "delete",
         (&Method::DELETE, false) => "deletecollection",
         _ => {
-            return Ok(error_response(ApiError::method_not_allowed(
+            return error_response(ApiError::method_not_allowed(
                 "the server does not allow this method on the requested resource",
-            )));
+            ));
         }
     };
     let counted = match &subresource {
@@ -267,20 +306,11 @@ pub async fn handle(
     };
     sim.accounting.record(verb, &counted, &user_agent);
     if let Some(code) = sim.faults.take(verb, &rt.plural) {
-        return Ok(error_response(injected(
-            code,
-            &rt,
-            name.as_deref().unwrap_or_default(),
-        )));
+        return error_response(injected(code, &rt, name.as_deref().unwrap_or_default()));
     }
     let content_type = header("content-type");
-    if content_type.starts_with("application/vnd.kubernetes.protobuf")
-        || content_type.starts_with("application/cbor")
-    {
-        // Only JSON is spoken; client-go falls back to JSON on 415.
-        return Ok(error_response(ApiError::unsupported_media_type(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
-        )));
+    if let Some(refusal) = unsupported_body(&content_type) {
+        return error_response(refusal);
     }
     let request = ApiRequest {
         method: parts.method.clone(),
@@ -293,9 +323,10 @@ pub async fn handle(
         accept,
         user_agent,
         body,
+        user,
     };
     if verb == "watch" {
-        return Ok(match watch::watch(&sim, &request) {
+        return match watch::watch(&sim, &request) {
             Ok(receiver) => {
                 let stream = futures::stream::unfold(receiver, |mut rx| async move {
                     rx.recv()
@@ -311,18 +342,35 @@ pub async fn handle(
                 )
             }
             Err(error) => error_response(error),
-        });
+        };
     }
-    Ok(match dispatch(&sim, &request, verb).await {
+    match dispatch(&sim, &request, verb).await {
         Ok(reply) => reply_response(reply),
         Err(error) => error_response(error),
+    }
+}
+
+/// The 415 for a protobuf or CBOR body: only JSON is spoken (client-go falls back to JSON).
+fn unsupported_body(content_type: &str) -> Option<ApiError> {
+    let binary = content_type.starts_with("application/vnd.kubernetes.protobuf")
+        || content_type.starts_with("application/cbor");
+    binary.then(|| {
+        ApiError::unsupported_media_type(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+        )
     })
 }
 
 /// Serves one non-watch request; the HTTP front end and the in-process controllers share it.
 pub async fn dispatch(sim: &Arc<Sim>, request: &ApiRequest, verb: &str) -> Result<Reply, ApiError> {
+    auth::escalation::check(sim, request, verb).await?;
     match (verb, request.subresource.as_deref()) {
         (_, Some("scale")) => scale::handle(sim, request, verb).await,
+        ("create", Some("token"))
+            if request.rt.group.is_empty() && request.rt.plural == "serviceaccounts" =>
+        {
+            auth::tokens::request_token(sim, request)
+        }
         ("create", Some("eviction"))
             if request.rt.group.is_empty() && request.rt.plural == "pods" =>
         {

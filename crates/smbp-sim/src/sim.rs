@@ -84,6 +84,8 @@ pub struct Sim {
     pub faults: Faults,
     /// Requests served, by verb, resource and user agent.
     pub accounting: crate::accounting::Accounting,
+    /// The bearer tokens the server accepts.
+    pub tokens: crate::auth::tokens::Tokens,
     /// Wakes the garbage collector after deletions.
     pub gc_wake: Notify,
     /// The simulated clock every timestamp and controller delay reads.
@@ -106,6 +108,7 @@ impl Sim {
             registry: RwLock::new(Registry::with_builtins()),
             faults: Faults::default(),
             accounting: Default::default(),
+            tokens: Default::default(),
             gc_wake: Notify::new(),
             clock: Clock::new(time_scale),
             controls: Default::default(),

@@ -206,6 +206,7 @@ impl Api {
             body: call
                 .body
                 .map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+            user: crate::auth::UserInfo::admin(),
         };
         dispatch(&self.sim, &request, call.verb).await
     }
