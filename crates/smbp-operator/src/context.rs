@@ -25,8 +25,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// How often a Ready BigPeer is reconciled again without any change.
     pub resync: Duration,
-    /// How soon a BigPeer that is not Ready yet is looked at again (third-party objects such as
-    /// Certificates are not watched; this is how their progress is noticed).
+    /// How soon a BigPeer that is not Ready yet is looked at again (the issuer and the Kafka
+    /// cluster are not watched; this is how their progress is noticed).
     pub not_ready_requeue: Duration,
     /// First and longest delay of the per-object backoff after an error.
     pub backoff: (Duration, Duration),
