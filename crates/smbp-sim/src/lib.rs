@@ -27,6 +27,7 @@ mod fields;
 mod gc;
 mod lifecycle;
 mod managed;
+mod openapi;
 mod patch;
 mod read;
 mod request;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod replay;
+
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::Value;
 use smbp_sim::{SimCluster, SimHandle, SimOptions};
