@@ -64,6 +64,18 @@ impl Versions {
         }
     }
 
+    /// The request path with a known recorded `resourceVersion=` query value replaced.
+    fn translate_path(&self, path: &str) -> String {
+        let Some((head, tail)) = path.split_once("resourceVersion=") else {
+            return path.to_string();
+        };
+        let end = tail.find('&').unwrap_or(tail.len());
+        match self.0.get(&tail[..end]) {
+            Some(sim) => format!("{head}resourceVersion={sim}{}", &tail[end..]),
+            None => path.to_string(),
+        }
+    }
+
     /// The request body with a known recorded version replaced by the sim's: the object's
     /// `metadata.resourceVersion`, or the value of a JSON patch operation on that path.
     fn translate(&self, body: &Value) -> Value {
@@ -105,12 +117,15 @@ fn request_of(step: &Value, versions: &Versions) -> http::Request<kube::client::
     };
     http::Request::builder()
         .method(request["method"].as_str().unwrap())
-        .uri(request["path"].as_str().unwrap())
+        .uri(versions.translate_path(request["path"].as_str().unwrap()))
         .header("Content-Type", header("Content-Type", "application/json"))
         .header("Accept", header("Accept", "application/json"))
         .body(kube::client::Body::from(body))
         .unwrap()
 }
+
+/// How long a replayed request may go unanswered before it counts as a difference (status 0).
+const NO_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Sends one step; returns the status code and the body (JSON, or a string when it is not).
 async fn send(
@@ -119,10 +134,11 @@ async fn send(
     step: &Value,
     versions: &Versions,
 ) -> (u16, Value) {
-    let response = client
-        .send(request_of(step, versions))
-        .await
-        .unwrap_or_else(|error| panic!("step {index}: transport error {error}"));
+    let sent = tokio::time::timeout(NO_ANSWER, client.send(request_of(step, versions))).await;
+    let Ok(response) = sent else {
+        return (0, Value::String(format!("no answer within {NO_ANSWER:?}")));
+    };
+    let response = response.unwrap_or_else(|error| panic!("step {index}: transport error {error}"));
     let status = response.status().as_u16();
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
@@ -170,7 +186,7 @@ fn compare(index: usize, step: &Value, status: u16, answer: &Value) -> Vec<Misma
 /// Whether a step is a watch: its answer is a stream with timing, not replayed here.
 fn is_watch(step: &Value) -> bool {
     let path = step["request"]["path"].as_str().unwrap_or_default();
-    path.contains("watch=1") || path.contains("watch=true")
+    path.contains("watch=1") || path.contains("watch=true") || path.contains("/watch/")
 }
 
 /// Replays the non-watch steps of a scenario in order; returns the steps that differ.
