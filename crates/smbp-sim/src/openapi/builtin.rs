@@ -27,8 +27,18 @@ static KINDS: &[(&str, &str, &str, Root)] = &[
     ("", "v1", "ConfigMap", root::<core::v1::ConfigMap>),
     ("", "v1", "Secret", root::<core::v1::Secret>),
     ("", "v1", "ServiceAccount", root::<core::v1::ServiceAccount>),
-    ("", "v1", "PersistentVolumeClaim", root::<core::v1::PersistentVolumeClaim>),
-    ("", "v1", "PersistentVolume", root::<core::v1::PersistentVolume>),
+    (
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        root::<core::v1::PersistentVolumeClaim>,
+    ),
+    (
+        "",
+        "v1",
+        "PersistentVolume",
+        root::<core::v1::PersistentVolume>,
+    ),
     ("", "v1", "Event", root::<core::v1::Event>),
     ("", "v1", "ResourceQuota", root::<core::v1::ResourceQuota>),
     ("", "v1", "LimitRange", root::<core::v1::LimitRange>),
@@ -36,22 +46,87 @@ static KINDS: &[(&str, &str, &str, Root)] = &[
     ("apps", "v1", "StatefulSet", root::<apps::v1::StatefulSet>),
     ("apps", "v1", "ReplicaSet", root::<apps::v1::ReplicaSet>),
     ("apps", "v1", "DaemonSet", root::<apps::v1::DaemonSet>),
-    ("apps", "v1", "ControllerRevision", root::<apps::v1::ControllerRevision>),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        root::<apps::v1::ControllerRevision>,
+    ),
     ("batch", "v1", "Job", root::<batch::v1::Job>),
     ("batch", "v1", "CronJob", root::<batch::v1::CronJob>),
-    ("policy", "v1", "PodDisruptionBudget", root::<policy::v1::PodDisruptionBudget>),
-    ("networking.k8s.io", "v1", "Ingress", root::<networking::v1::Ingress>),
-    ("networking.k8s.io", "v1", "IngressClass", root::<networking::v1::IngressClass>),
-    ("networking.k8s.io", "v1", "NetworkPolicy", root::<networking::v1::NetworkPolicy>),
-    ("discovery.k8s.io", "v1", "EndpointSlice", root::<discovery::v1::EndpointSlice>),
-    ("rbac.authorization.k8s.io", "v1", "Role", root::<rbac::v1::Role>),
-    ("rbac.authorization.k8s.io", "v1", "RoleBinding", root::<rbac::v1::RoleBinding>),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRole", root::<rbac::v1::ClusterRole>),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", root::<rbac::v1::ClusterRoleBinding>),
-    ("coordination.k8s.io", "v1", "Lease", root::<coordination::v1::Lease>),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        root::<policy::v1::PodDisruptionBudget>,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        root::<networking::v1::Ingress>,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        root::<networking::v1::IngressClass>,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        root::<networking::v1::NetworkPolicy>,
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        root::<discovery::v1::EndpointSlice>,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        root::<rbac::v1::Role>,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        root::<rbac::v1::RoleBinding>,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        root::<rbac::v1::ClusterRole>,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        root::<rbac::v1::ClusterRoleBinding>,
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        root::<coordination::v1::Lease>,
+    ),
     ("events.k8s.io", "v1", "Event", root::<events::v1::Event>),
-    ("autoscaling", "v2", "HorizontalPodAutoscaler", root::<autoscaling::v2::HorizontalPodAutoscaler>),
-    ("storage.k8s.io", "v1", "StorageClass", root::<storage::v1::StorageClass>),
+    (
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        root::<autoscaling::v2::HorizontalPodAutoscaler>,
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        root::<storage::v1::StorageClass>,
+    ),
     (
         "admissionregistration.k8s.io",
         "v1",
@@ -83,7 +158,12 @@ pub fn referenced_name(reference: &Schema) -> String {
 
 /// Adds the schema of a built-in kind to the generator; returns its definition name, or None
 /// when the sim does not serve that kind.
-pub fn add(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &str) -> Option<String> {
+pub fn add(
+    generator: &mut SchemaGenerator,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Option<String> {
     let (.., root) = KINDS
         .iter()
         .find(|(g, v, k, _)| (*g, *v, *k) == (group, version, kind))?;
@@ -108,7 +188,12 @@ mod tests {
         let mut generator = SchemaSettings::openapi3().into_generator();
         for rt in crate::resources::builtins() {
             let name = add(&mut generator, &rt.group, &rt.version, &rt.kind);
-            assert!(name.is_some(), "no schema for {} {}", rt.api_version(), rt.kind);
+            assert!(
+                name.is_some(),
+                "no schema for {} {}",
+                rt.api_version(),
+                rt.kind
+            );
         }
     }
 
@@ -119,7 +204,11 @@ mod tests {
         assert_eq!(name, "io.k8s.api.apps.v1.StatefulSet");
         let definitions = generator.take_definitions(true);
         let replicas = &definitions[&*name]["properties"]["spec"];
-        assert!(replicas.to_string().contains("io.k8s.api.apps.v1.StatefulSetSpec"));
+        assert!(
+            replicas
+                .to_string()
+                .contains("io.k8s.api.apps.v1.StatefulSetSpec")
+        );
         assert!(definitions.contains_key("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
     }
 }

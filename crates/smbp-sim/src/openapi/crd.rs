@@ -34,11 +34,10 @@ pub fn gvk(group: &str, version: &str, kind: &str) -> Value {
 /// The definition of a served custom resource version; `object_meta` is the `$ref` target of
 /// ObjectMeta in the document being built.
 pub fn definition(rt: &ResourceType, object_meta: &str, v3: bool) -> Value {
-    let mut schema = rt
-        .schema
-        .as_deref()
-        .cloned()
-        .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    let mut schema =
+        rt.schema.as_deref().cloned().unwrap_or_else(
+            || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        );
     let mut properties = schema["properties"]
         .as_object()
         .cloned()
@@ -47,7 +46,10 @@ pub fn definition(rt: &ResourceType, object_meta: &str, v3: bool) -> Value {
         "apiVersion".into(),
         json!({"description": API_VERSION, "type": "string"}),
     );
-    properties.insert("kind".into(), json!({"description": KIND, "type": "string"}));
+    properties.insert(
+        "kind".into(),
+        json!({"description": KIND, "type": "string"}),
+    );
     properties.insert("metadata".into(), described_ref(object_meta, METADATA, v3));
     schema["properties"] = Value::Object(properties);
     if schema.get("type").is_none() {

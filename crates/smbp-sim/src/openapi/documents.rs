@@ -26,7 +26,10 @@ fn path_key(rt: &ResourceType) -> String {
 }
 
 /// A document holding `types`: their definitions (and all they reference) and their paths.
-fn document<'a>(types: impl Iterator<Item = &'a ResourceType>, v3: bool) -> (Map<String, Value>, Map<String, Value>) {
+fn document<'a>(
+    types: impl Iterator<Item = &'a ResourceType>,
+    v3: bool,
+) -> (Map<String, Value>, Map<String, Value>) {
     let (settings, prefix) = if v3 {
         (SchemaSettings::openapi3(), "#/components/schemas/")
     } else {
@@ -67,7 +70,11 @@ fn document<'a>(types: impl Iterator<Item = &'a ResourceType>, v3: bool) -> (Map
 
 /// The OpenAPI 3.0 document of one group/version (`api/v1`, `apis/apps/v1`), if served.
 pub fn v3(registry: &Registry, key: &str) -> Option<Value> {
-    let types: Vec<&ResourceType> = registry.all().iter().filter(|rt| path_key(rt) == key).collect();
+    let types: Vec<&ResourceType> = registry
+        .all()
+        .iter()
+        .filter(|rt| path_key(rt) == key)
+        .collect();
     if types.is_empty() {
         return None;
     }

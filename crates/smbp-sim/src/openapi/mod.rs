@@ -34,7 +34,11 @@ pub fn serve(registry: &Registry, rest: &[&str], accept: &str) -> Answer {
         _ => None,
     };
     match document {
-        None => (404, "text/plain; charset=utf-8", "404 page not found\n".into()),
+        None => (
+            404,
+            "text/plain; charset=utf-8",
+            "404 page not found\n".into(),
+        ),
         Some(_) if !accepts_json(accept) => (406, "text/plain; charset=utf-8", String::new()),
         Some(body) => (200, "application/json", body.to_string()),
     }
@@ -61,13 +65,22 @@ mod tests {
     fn the_v3_index_points_at_each_group_version_document() {
         let (_, _, body) = serve(&registry(), &["v3"], "application/json");
         let index: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap();
+        let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap();
         assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="), "{url}");
-        let (code, _, body) = serve(&registry(), &["v3", "apis", "apps", "v1"], "application/json");
+        let (code, _, body) = serve(
+            &registry(),
+            &["v3", "apis", "apps", "v1"],
+            "application/json",
+        );
         assert_eq!(code, 200);
         let document: serde_json::Value = serde_json::from_str(&body).unwrap();
         let statefulset = &document["components"]["schemas"]["io.k8s.api.apps.v1.StatefulSet"];
-        assert_eq!(statefulset["x-kubernetes-group-version-kind"][0]["kind"], "StatefulSet");
+        assert_eq!(
+            statefulset["x-kubernetes-group-version-kind"][0]["kind"],
+            "StatefulSet"
+        );
         assert_eq!(serve(&registry(), &["v3", "apis", "nope", "v1"], "").0, 404);
     }
 }

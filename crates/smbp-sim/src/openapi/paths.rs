@@ -14,7 +14,10 @@ const FIELD_VALIDATION: &str = "fieldValidation instructs the server on how to h
 
 /// The content types a PATCH accepts (strategic merge patch only for built-in kinds).
 fn patch_types(rt: &ResourceType) -> Vec<&'static str> {
-    let mut types = vec!["application/json-patch+json", "application/merge-patch+json"];
+    let mut types = vec![
+        "application/json-patch+json",
+        "application/merge-patch+json",
+    ];
     if !rt.custom {
         types.push("application/strategic-merge-patch+json");
     }
@@ -29,7 +32,10 @@ fn parameter(name: &str, place: &str, description: &str, v3: bool) -> Value {
     if v3 {
         parameter["schema"] = schema;
     } else {
-        parameter.as_object_mut().unwrap().extend(schema.as_object().unwrap().clone());
+        parameter
+            .as_object_mut()
+            .unwrap()
+            .extend(schema.as_object().unwrap().clone());
     }
     if place == "path" {
         parameter["required"] = json!(true);
@@ -40,12 +46,27 @@ fn parameter(name: &str, place: &str, description: &str, v3: bool) -> Value {
 /// The query parameters of a write (`force` only for PATCH).
 fn write_parameters(action: &str, v3: bool) -> Vec<Value> {
     let mut parameters = vec![
-        parameter("dryRun", "query", "When present, indicates that modifications should not be persisted.", v3),
-        parameter("fieldManager", "query", "fieldManager is a name associated with the actor or entity that is making these changes.", v3),
+        parameter(
+            "dryRun",
+            "query",
+            "When present, indicates that modifications should not be persisted.",
+            v3,
+        ),
+        parameter(
+            "fieldManager",
+            "query",
+            "fieldManager is a name associated with the actor or entity that is making these changes.",
+            v3,
+        ),
         parameter("fieldValidation", "query", FIELD_VALIDATION, v3),
     ];
     if action == "patch" {
-        parameters.push(parameter("force", "query", "Force is going to \"force\" Apply requests.", v3));
+        parameters.push(parameter(
+            "force",
+            "query",
+            "Force is going to \"force\" Apply requests.",
+            v3,
+        ));
     }
     parameters
 }
@@ -65,11 +86,19 @@ fn operation(rt: &ResourceType, action: &str, id: String, shape: &Shape, v3: boo
         "x-kubernetes-group-version-kind": gvk(&rt.group, &rt.version, &rt.kind)[0],
     });
     let writes = matches!(action, "post" | "put" | "patch");
-    let mut parameters = if writes { write_parameters(action, v3) } else { vec![] };
+    let mut parameters = if writes {
+        write_parameters(action, v3)
+    } else {
+        vec![]
+    };
     if v3 {
         op["responses"] = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference}}}});
         if writes {
-            let body = if action == "patch" { json!({"type": "object"}) } else { reference };
+            let body = if action == "patch" {
+                json!({"type": "object"})
+            } else {
+                reference
+            };
             let content: Map<String, Value> = shape
                 .body_types
                 .iter()
@@ -81,8 +110,13 @@ fn operation(rt: &ResourceType, action: &str, id: String, shape: &Shape, v3: boo
         op["responses"] = json!({"200": {"description": "OK", "schema": reference}});
         if writes {
             op["consumes"] = json!(shape.body_types);
-            let body = if action == "patch" { json!({"type": "object"}) } else { reference };
-            parameters.push(json!({"name": "body", "in": "body", "required": true, "schema": body}));
+            let body = if action == "patch" {
+                json!({"type": "object"})
+            } else {
+                reference
+            };
+            parameters
+                .push(json!({"name": "body", "in": "body", "required": true, "schema": body}));
         }
     }
     op["parameters"] = json!(parameters);
@@ -91,13 +125,19 @@ fn operation(rt: &ResourceType, action: &str, id: String, shape: &Shape, v3: boo
 
 /// `AppsV1`, `CoreV1`, `ComExampleSmbpV1alpha1`: the group/version part of operation ids.
 fn id_part(rt: &ResourceType) -> String {
-    let group = if rt.group.is_empty() { "core" } else { &rt.group };
+    let group = if rt.group.is_empty() {
+        "core"
+    } else {
+        &rt.group
+    };
     group
         .split('.')
         .chain([rt.version.as_str()])
         .map(|word| {
             let mut chars = word.chars();
-            chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+            chars
+                .next()
+                .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
         })
         .collect()
 }
@@ -109,19 +149,44 @@ pub fn resource_paths(rt: &ResourceType, target: &str, v3: bool) -> Map<String, 
     } else {
         format!("/apis/{}/{}", rt.group, rt.version)
     };
-    let scope = if rt.namespaced { "namespaces/{namespace}/" } else { "" };
+    let scope = if rt.namespaced {
+        "namespaces/{namespace}/"
+    } else {
+        ""
+    };
     let collection = format!("{prefix}/{scope}{}", rt.plural);
     let object = format!("{collection}/{{name}}");
-    let ids = format!("{}{}{}", id_part(rt), if rt.namespaced { "Namespaced" } else { "" }, rt.kind);
-    let json_only = Shape { target, body_types: vec!["*/*"] };
-    let patch = Shape { target, body_types: patch_types(rt) };
+    let ids = format!(
+        "{}{}{}",
+        id_part(rt),
+        if rt.namespaced { "Namespaced" } else { "" },
+        rt.kind
+    );
+    let json_only = Shape {
+        target,
+        body_types: vec!["*/*"],
+    };
+    let patch = Shape {
+        target,
+        body_types: patch_types(rt),
+    };
     let path_parameters = |with_name: bool| -> Vec<Value> {
         let mut list = vec![];
         if with_name {
-            list.push(parameter("name", "path", &format!("name of the {}", rt.kind), v3));
+            list.push(parameter(
+                "name",
+                "path",
+                &format!("name of the {}", rt.kind),
+                v3,
+            ));
         }
         if rt.namespaced {
-            list.push(parameter("namespace", "path", "object name and auth scope, such as for teams and projects", v3));
+            list.push(parameter(
+                "namespace",
+                "path",
+                "object name and auth scope, such as for teams and projects",
+                v3,
+            ));
         }
         list
     };
@@ -129,25 +194,34 @@ pub fn resource_paths(rt: &ResourceType, target: &str, v3: bool) -> Map<String, 
         operation(rt, action, format!("{verb}{ids}{suffix}"), shape, v3)
     };
     let mut paths = Map::new();
-    paths.insert(collection, json!({
-        "get": op("list", "list", "", &json_only),
-        "post": op("post", "create", "", &json_only),
-        "parameters": path_parameters(false),
-    }));
-    paths.insert(object.clone(), json!({
-        "get": op("get", "read", "", &json_only),
-        "put": op("put", "replace", "", &json_only),
-        "patch": op("patch", "patch", "", &patch),
-        "delete": op("delete", "delete", "", &json_only),
-        "parameters": path_parameters(true),
-    }));
-    if rt.status_subresource {
-        paths.insert(format!("{object}/status"), json!({
-            "get": op("get", "read", "Status", &json_only),
-            "put": op("put", "replace", "Status", &json_only),
-            "patch": op("patch", "patch", "Status", &patch),
+    paths.insert(
+        collection,
+        json!({
+            "get": op("list", "list", "", &json_only),
+            "post": op("post", "create", "", &json_only),
+            "parameters": path_parameters(false),
+        }),
+    );
+    paths.insert(
+        object.clone(),
+        json!({
+            "get": op("get", "read", "", &json_only),
+            "put": op("put", "replace", "", &json_only),
+            "patch": op("patch", "patch", "", &patch),
+            "delete": op("delete", "delete", "", &json_only),
             "parameters": path_parameters(true),
-        }));
+        }),
+    );
+    if rt.status_subresource {
+        paths.insert(
+            format!("{object}/status"),
+            json!({
+                "get": op("get", "read", "Status", &json_only),
+                "put": op("put", "replace", "Status", &json_only),
+                "patch": op("patch", "patch", "Status", &patch),
+                "parameters": path_parameters(true),
+            }),
+        );
     }
     paths
 }
@@ -165,8 +239,19 @@ mod tests {
         let paths = resource_paths(&rt, "#/components/schemas/x", true);
         let patch = &paths["/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"]["patch"];
         assert_eq!(patch["operationId"], "patchAppsV1NamespacedStatefulSet");
-        assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "StatefulSet");
-        assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation" && p["in"] == "query"));
-        assert!(paths.contains_key("/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}/status"));
+        assert_eq!(
+            patch["x-kubernetes-group-version-kind"]["kind"],
+            "StatefulSet"
+        );
+        assert!(
+            patch["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
+        );
+        assert!(
+            paths.contains_key("/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}/status")
+        );
     }
 }
