@@ -191,7 +191,8 @@ fn is_watch(step: &Value) -> bool {
 
 /// Replays the non-watch steps of a scenario in order; returns the steps that differ.
 pub async fn replay(cluster: &SimHandle, scenario: &Value) -> Vec<Mismatch> {
-    let client = cluster.client();
+    // kube-rs retries 504/429 answers: a replayed request must be sent once, as recorded.
+    let client = super::client_without_retries(cluster).await;
     let mut mismatches = Vec::new();
     let mut versions = Versions::default();
     for (index, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
