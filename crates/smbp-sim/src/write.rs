@@ -58,7 +58,13 @@ fn check_type(rt: &ResourceType, object: &Value, with_content: bool) -> Result<(
         if let Some(schema) = rt.schema.as_deref().filter(|_| with_content) {
             let mut content = object.clone();
             schema::prune(&mut content, schema);
-            causes.extend(schema::validate(&content, None, schema, &rt.schema_key));
+            causes.extend(schema::validate(
+                &content,
+                None,
+                schema,
+                &rt.schema_key,
+                false,
+            ));
         }
         return Err(ApiError::invalid_named(
             &format!("{kind}.{}", rt.group),
@@ -125,7 +131,14 @@ fn normalize(
             _ => warnings.extend(pruned.iter().map(|p| format!("unknown field \"{p}\""))),
         }
         schema::apply_defaults(object, schema);
-        causes.extend(schema::validate(object, old, schema, &rt.schema_key));
+        let status_only = req.subresource.as_deref() == Some("status");
+        causes.extend(schema::validate(
+            object,
+            old,
+            schema,
+            &rt.schema_key,
+            status_only,
+        ));
     } else {
         causes.extend(validation::builtin(rt, object, old));
         if (rt.group.as_str(), rt.kind.as_str())
