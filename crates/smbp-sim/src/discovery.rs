@@ -25,6 +25,36 @@ pub fn wants_aggregated(accept: &str) -> bool {
         .all(|wanted| parameters.contains(wanted))
 }
 
+/// Whether an Accept header names a representation discovery is served in (JSON, YAML,
+/// protobuf or a wildcard); kube-apiserver answers 406 otherwise.
+pub fn acceptable(accept: &str) -> bool {
+    accept.trim().is_empty()
+        || accept.split(',').any(|clause| {
+            let media = clause.split(';').next().unwrap_or_default().trim();
+            matches!(
+                media,
+                "*/*"
+                    | "application/*"
+                    | "application/json"
+                    | "application/yaml"
+                    | "application/vnd.kubernetes.protobuf"
+            )
+        })
+}
+
+/// The 406 Status of a discovery request whose Accept names nothing discovery is served in.
+pub fn not_acceptable() -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        "reason": "NotAcceptable",
+        "code": 406
+    })
+}
+
 /// The Content-Type of aggregated discovery answers.
 pub const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 

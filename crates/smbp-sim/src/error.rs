@@ -248,12 +248,13 @@ impl ApiError {
         error
     }
 
-    /// 504 Timeout, with `retryAfterSeconds`.
+    /// 504 Timeout, with `retryAfterSeconds`; the message is prefixed `Timeout: ` as
+    /// apimachinery's `NewTimeoutError` does.
     pub fn timeout(message: &str, retry_after: u64) -> Self {
         let mut error = Self::status(
             504,
             Some("Timeout"),
-            message,
+            &format!("Timeout: {message}"),
             Some(json!({"retryAfterSeconds": retry_after})),
         );
         error.retry_after = Some(retry_after);

@@ -29,6 +29,7 @@ mod fields;
 mod gc;
 mod lifecycle;
 mod managed;
+mod openapi;
 mod patch;
 mod priority;
 mod quantity;

@@ -184,6 +184,28 @@ fn smp(target: &mut Value, patch: &Value, shape: Shape) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// A JSON value as Go's `fmt` prints the decoded `interface{}` (`map[image:x port:80]`), for
+/// messages kube-apiserver builds with `%v`.
+fn go_value(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".into(),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(go_value).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(map) => {
+            let mut entries: Vec<String> = map
+                .iter()
+                .map(|(key, value)| format!("{key}:{}", go_value(value)))
+                .collect();
+            entries.sort();
+            format!("map[{}]", entries.join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
 fn merge_list(target: &mut Value, items: &[Value], shape: Shape) -> Result<(), ApiError> {
     let existing = target.as_array().cloned().unwrap_or_default();
     let kind = shape.list_kind(if existing.is_empty() {
@@ -197,7 +219,8 @@ fn merge_list(target: &mut Value, items: &[Value], shape: Shape) -> Result<(), A
             for item in items {
                 let Some(key) = item_key(item, &keys[..1]) else {
                     return Err(ApiError::internal(&format!(
-                        "map: {item} does not contain declared merge key: {}",
+                        "map: {} does not contain declared merge key: {}",
+                        go_value(item),
                         keys[0]
                     )));
                 };
@@ -247,6 +270,15 @@ fn reorder(items: &mut [Value], order: &[Value], shape: Shape) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn values_print_as_go_prints_them() {
+        let value = serde_json::json!({"name": null, "image": "x:1", "ports": [80, 443], "env": {"a": true}});
+        assert_eq!(
+            super::go_value(&value),
+            "map[env:map[a:true] image:x:1 name:<nil> ports:[80 443]]"
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -91,6 +91,20 @@ pub fn list(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(req)?;
     let resource_version = req.param("resourceVersion").unwrap_or("");
     let token = req.param("continue").filter(|c| !c.is_empty());
+    if req
+        .param("resourceVersionMatch")
+        .is_some_and(|m| !m.is_empty())
+        && resource_version.is_empty()
+    {
+        return Err(ApiError::invalid_options(
+            "ListOptions",
+            &[crate::error::Cause::new(
+                "FieldValueForbidden",
+                "resourceVersionMatch",
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )],
+        ));
+    }
     if token.is_some() && !resource_version.is_empty() {
         return Err(ApiError::bad_request(
             "specifying resource version is not allowed when using continue",

@@ -189,7 +189,15 @@ async fn answer(
     let registry_answer = {
         let registry = sim.registry();
         let aggregated = discovery::wants_aggregated(&accept);
+        let refused = !discovery::acceptable(&accept);
         match segments.as_slice() {
+            ["api"] | ["api", "v1"] | ["apis"] | ["apis", _] | ["apis", _, _] if refused => {
+                Some(json_response(406, &discovery::not_acceptable()))
+            }
+            ["openapi", rest @ ..] => {
+                let (code, content_type, body) = crate::openapi::serve(&registry, rest, &accept);
+                Some(respond(code, content_type, full(body), &[], None))
+            }
             ["version"] => Some(json_response(200, &discovery::version())),
             ["healthz"] | ["livez"] | ["readyz"] => Some(text("ok")),
             ["api"] if aggregated => Some(respond(

@@ -58,7 +58,13 @@ fn check_type(rt: &ResourceType, object: &Value, with_content: bool) -> Result<(
         if let Some(schema) = rt.schema.as_deref().filter(|_| with_content) {
             let mut content = object.clone();
             schema::prune(&mut content, schema);
-            causes.extend(schema::validate(&content, None, schema, &rt.schema_key));
+            causes.extend(schema::validate(
+                &content,
+                None,
+                schema,
+                &rt.schema_key,
+                false,
+            ));
         }
         return Err(ApiError::invalid_named(
             &format!("{kind}.{}", rt.group),
@@ -126,7 +132,14 @@ fn normalize(
             _ => warnings.extend(pruned.iter().map(|p| format!("unknown field \"{p}\""))),
         }
         schema::apply_defaults(object, schema);
-        causes.extend(schema::validate(object, old, schema, &rt.schema_key));
+        let status_only = req.subresource.as_deref() == Some("status");
+        causes.extend(schema::validate(
+            object,
+            old,
+            schema,
+            &rt.schema_key,
+            status_only,
+        ));
     } else {
         validation::prepare(rt, object, old, &sim.gates);
         validation::decode(rt, object).map_err(|error| {

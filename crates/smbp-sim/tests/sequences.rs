@@ -9,7 +9,7 @@
 //! between two pods into simulated seconds, which can reorder their steps against the recording.
 //! The eviction scenario (12) is replayed step by step instead: every answer's code, reason,
 //! message and causes, and the budget's counters, must match the recording.
-//! Skips when the reference recordings are not beside the clone.
+//! Fails when the reference recordings are not beside the clone.
 
 mod support;
 
@@ -26,14 +26,6 @@ use support::*;
 const SEQUENCE_SCALE: f64 = 5.0;
 /// The clock of the Job sequences (see there).
 const JOB_SEQUENCE_SCALE: f64 = 1.5;
-
-fn reference(file: &str) -> Option<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/apiserver-reference")
-        .join(file);
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(serde_json::from_str(&text).expect("reference parses"))
-}
 
 /// Names revision hashes `rev-1`, `rev-2`, ... in order of first appearance.
 #[derive(Default)]
@@ -174,10 +166,7 @@ fn assert_subsequence(expected: &[Value], actual: &[Value]) {
 
 #[tokio::test]
 async fn statefulset_sequences_match_the_recording() {
-    let Some(scenario) = reference("09-statefulset.json") else {
-        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
-        return;
-    };
+    let scenario = replay::reference("09-statefulset.json");
     let cluster = cluster_at(SEQUENCE_SCALE).await;
     namespace(&cluster, "ref-09").await;
     let sets = api(
@@ -279,10 +268,7 @@ async fn statefulset_sequences_match_the_recording() {
 
 #[tokio::test]
 async fn job_sequences_match_the_recording() {
-    let Some(scenario) = reference("11-job.json") else {
-        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
-        return;
-    };
+    let scenario = replay::reference("11-job.json");
     // A Job pod is Ready for about a second before it exits; at a faster clock the Job
     // controller, level-triggered like the real one, may sync only after the exit and never
     // write the recorded `ready: 1` state (seen as a flake under load at 5×).
@@ -360,10 +346,7 @@ fn deployment_projection(
 
 #[tokio::test]
 async fn deployment_sequences_match_the_recording() {
-    let Some(scenario) = reference("10-deployment-rollout.json") else {
-        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
-        return;
-    };
+    let scenario = replay::reference("10-deployment-rollout.json");
     let cluster = cluster_at(SEQUENCE_SCALE).await;
     namespace(&cluster, "ref-10").await;
     let deployments = api(
@@ -475,10 +458,7 @@ fn budget_counters(pdb: &Value) -> Value {
 
 #[tokio::test]
 async fn eviction_answers_match_the_recording() {
-    let Some(scenario) = reference("12-eviction-pdb.json") else {
-        eprintln!("skipped: ../shared/apiserver-reference is not beside the clone");
-        return;
-    };
+    let scenario = replay::reference("12-eviction-pdb.json");
     let cluster = cluster_at(SEQUENCE_SCALE).await;
     namespace(&cluster, "ref-12").await;
     let pods = api(&cluster, "", "v1", "Pod", "pods", "ref-12");

@@ -150,11 +150,17 @@ pub fn validate(
     old: Option<&Value>,
     schema: &Value,
     cache_key: &str,
+    status_only: bool,
 ) -> Vec<Cause> {
-    let mut causes = Vec::new();
-    let content = without_type_and_metadata(object);
-    structural::walk(&content, schema, "", &mut causes);
-    listtype::duplicates(&content, schema, "", &mut causes);
+    let mut causes = if status_only {
+        status_causes(object, schema)
+    } else {
+        let mut causes = Vec::new();
+        let content = without_type_and_metadata(object);
+        structural::walk(&content, schema, "", &mut causes);
+        listtype::duplicates(&content, schema, "", &mut causes);
+        causes
+    };
     if !cel::present(schema, cache_key) {
         return causes;
     }
@@ -167,6 +173,28 @@ pub fn validate(
         return causes;
     }
     causes.extend(cel::rules(object, old, schema, cache_key));
+    causes
+}
+
+/// The OpenAPI causes of a write through `/status`: kube-apiserver validates the status alone
+/// with a validator rooted there, so kube-openapi's messages name paths relative to `status`
+/// (`phase in body must be of type string`) while the causes' fields start with `status.`.
+fn status_causes(object: &Value, schema: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let (Some(status), Some(status_schema)) =
+        (object.get("status"), schema.pointer("/properties/status"))
+    else {
+        return causes;
+    };
+    structural::walk(status, status_schema, "", &mut causes);
+    listtype::duplicates(status, status_schema, "", &mut causes);
+    for cause in &mut causes {
+        cause.field = if cause.field.is_empty() {
+            "status".into()
+        } else {
+            format!("status.{}", cause.field)
+        };
+    }
     causes
 }
 
@@ -219,6 +247,7 @@ mod tests {
             None,
             &schema,
             "t1",
+            false,
         );
         assert_eq!(
             causes[0].display(),
@@ -230,6 +259,7 @@ mod tests {
             None,
             &schema,
             "t1",
+            false,
         );
         assert_eq!(
             causes[0].display(),
@@ -240,6 +270,7 @@ mod tests {
             None,
             &schema,
             "t1",
+            false,
         );
         assert_eq!(
             causes[0].display(),
@@ -250,10 +281,23 @@ mod tests {
             None,
             &schema,
             "t1",
+            false,
         );
         assert_eq!(
             causes[0].display(),
             "spec.color: Unsupported value: \"purple\": supported values: \"red\", \"green\", \"blue\""
+        );
+    }
+
+    #[test]
+    fn status_writes_name_paths_relative_to_status_in_messages() {
+        let schema = json!({"type": "object", "properties": {"status": {"type": "object",
+            "properties": {"phase": {"type": "string"}}}}});
+        let object = json!({"status": {"phase": 3}});
+        let causes = validate(&object, None, &schema, "t2", true);
+        assert_eq!(
+            causes[0].display(),
+            "status.phase: Invalid value: \"integer\": phase in body must be of type string: \"integer\""
         );
     }
 }

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod replay;
+pub mod webhook;
+
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::Value;
 use smbp_sim::{SimCluster, SimHandle, SimOptions};
