@@ -14,6 +14,7 @@
 
 mod support;
 
+use base64::Engine;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use smbp_sim::{SimHandle, ThirdPartyCrds};
@@ -142,6 +143,9 @@ async fn install_and_run(objects: &[Value], rbac: &Rbac) -> (SimHandle, Child) {
         .env("SMBP_WEBHOOK_ADDRESS", format!("127.0.0.1:{port}"))
         .env("SMBP_WEBHOOK_NAMES", "127.0.0.1")
         .env("SMBP_RESYNC_SECONDS", "2")
+        // Lifetimes short enough that the self-managed CA is renewed within the run.
+        .env("SMBP_WEBHOOK_CA_VALIDITY", "9s")
+        .env("SMBP_WEBHOOK_CERT_VALIDITY", "3s")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -197,29 +201,39 @@ async fn ready(sim: &SimHandle, what: &str) {
     .await;
 }
 
-/// The objects a BigPeer with every optional API needs: a Kafka in another namespace, an
-/// Issuer, a Gateway.
+/// The objects a BigPeer with every optional API needs: a Kafka in another namespace, a
+/// self-signed Issuer and ClusterIssuer, a Gateway.
 async fn prerequisites(sim: &SimHandle) {
     create_namespace(sim, NS).await;
     create_namespace(sim, "kafka").await;
     create_kafka(sim, "kafka", "shared").await;
-    let api =
-        |version: &str, kind: &str, plural: &str| sim.dynamic_api(version, kind, plural, Some(NS));
-    create(
-        &api("cert-manager.io/v1", "Issuer", "issuers"),
-        json!({
-        "apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "selfsigned"},
-        "spec": {"selfSigned": {}}}),
-    )
-    .await;
-    create(&api("gateway.networking.k8s.io/v1", "Gateway", "gateways"), json!({
+    for (kind, plural, namespace) in [
+        ("Issuer", "issuers", Some(NS)),
+        ("ClusterIssuer", "clusterissuers", None),
+    ] {
+        let api = sim.dynamic_api("cert-manager.io/v1", kind, plural, namespace);
+        create(
+            &api,
+            json!({"apiVersion": "cert-manager.io/v1", "kind": kind,
+            "metadata": {"name": "selfsigned"}, "spec": {"selfSigned": {}}}),
+        )
+        .await;
+    }
+    let gateways = sim.dynamic_api(
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        "gateways",
+        Some(NS),
+    );
+    create(&gateways, json!({
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public"},
         "spec": {"gatewayClassName": "sim", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}})).await;
 }
 
 /// A BigPeer's whole life: created on 1.5.0 with cert-manager TLS, a Strimzi log in another
-/// namespace, an Ingress and monitoring; Ready; the sync tier scaled; exposed through a Gateway
-/// route instead; upgraded to 1.5.1 (with migrations); deleted.
+/// namespace, an Ingress and monitoring; Ready; the sync tier scaled; its certificate from the
+/// ClusterIssuer instead; exposed through a Gateway route instead; upgraded to 1.5.1 (with
+/// migrations); deleted.
 async fn lifecycle(sim: &SimHandle) {
     prerequisites(sim).await;
     let spec = json!({
@@ -241,6 +255,13 @@ async fn lifecycle(sim: &SimHandle) {
     ready(sim, "Ready").await;
     patch_spec(sim, json!({"sync": {"replicas": 2}})).await;
     ready(sim, "Ready after scaling").await;
+    let cluster_issuer = json!({"name": "selfsigned", "kind": "ClusterIssuer"});
+    patch_spec(
+        sim,
+        json!({"tls": {"certManager": {"issuerRef": cluster_issuer}}}),
+    )
+    .await;
+    ready(sim, "Ready with the ClusterIssuer").await;
     patch_spec(
         sim,
         json!({"network": {"ingress": null,
@@ -266,13 +287,25 @@ async fn lifecycle(sim: &SimHandle) {
     .await;
 }
 
-/// Waits until the webhook configuration's caBundle is filled in and the BigPeer's life is done.
+/// Waits until the webhook configuration's caBundle is filled in, the BigPeer's life is done and
+/// the self-managed CA has been renewed (the bundle then holds the old and the new CA).
 async fn whole_run(sim: &SimHandle) {
     eventually("the caBundle is filled in", WAIT, || {
         support::chart::ca_bundle(sim)
     })
     .await;
     lifecycle(sim).await;
+    eventually("the CA is renewed", WAIT, || async {
+        let bundle = support::chart::ca_bundle(sim).await?;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(bundle)
+            .ok()?;
+        let cas = String::from_utf8_lossy(&pem)
+            .matches("BEGIN CERTIFICATE")
+            .count();
+        (cas >= 2).then_some(())
+    })
+    .await;
 }
 
 /// The 403s the ServiceAccount got, as `verb resource` lines.
