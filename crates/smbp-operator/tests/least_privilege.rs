@@ -15,7 +15,7 @@
 mod support;
 
 use base64::Engine;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use smbp_sim::{SimHandle, ThirdPartyCrds};
 use std::sync::Arc;
@@ -156,14 +156,26 @@ async fn install_and_run(objects: &[Value], rbac: &Rbac) -> (SimHandle, Child) {
 
 /// Patches the BigPeer's spec as the admin.
 async fn patch_spec(sim: &SimHandle, spec: Value) {
+    let patch = Patch::Merge(json!({"spec": spec}));
     bigpeer_api(sim, NS)
-        .patch(
-            NAME,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": spec})),
-        )
+        .patch(NAME, &PatchParams::default(), &patch)
         .await
         .expect("patch the BigPeer");
+}
+
+/// A second BigPeer with `spec`, which the operator's webhook (called by the cluster over HTTPS
+/// with the self-managed CA) refuses: its host is the first one's.
+async fn webhook_refuses_a_twin(sim: &SimHandle, spec: Value) {
+    let twin = json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer",
+        "metadata": {"name": "twin"}, "spec": spec});
+    let twin = serde_json::from_value(twin).expect("a BigPeer");
+    let refused = bigpeer_api(sim, NS)
+        .create(&PostParams::default(), &twin)
+        .await;
+    let message = refused
+        .expect_err("the webhook refuses the twin")
+        .to_string();
+    assert!(message.contains("admission webhook"), "{message}");
 }
 
 /// The BigPeer as JSON, if it exists.
@@ -233,7 +245,7 @@ async fn prerequisites(sim: &SimHandle) {
 /// A BigPeer's whole life: created on 1.5.0 with cert-manager TLS, a Strimzi log in another
 /// namespace, an Ingress and monitoring; Ready; the sync tier scaled; its certificate from the
 /// ClusterIssuer instead; exposed through a Gateway route instead; upgraded to 1.5.1 (with
-/// migrations); deleted.
+/// migrations); deleted. The webhook refuses a twin with the same host.
 async fn lifecycle(sim: &SimHandle) {
     prerequisites(sim).await;
     let spec = json!({
@@ -249,10 +261,11 @@ async fn lifecycle(sim: &SimHandle) {
     create(
         &bigpeer_api(sim, NS),
         json!({"apiVersion": "smbp.dev/v1alpha1", "kind": "BigPeer",
-        "metadata": {"name": NAME}, "spec": spec}),
+        "metadata": {"name": NAME}, "spec": spec.clone()}),
     )
     .await;
     ready(sim, "Ready").await;
+    webhook_refuses_a_twin(sim, spec).await;
     patch_spec(sim, json!({"sync": {"replicas": 2}})).await;
     ready(sim, "Ready after scaling").await;
     let cluster_issuer = json!({"name": "selfsigned", "kind": "ClusterIssuer"});
