@@ -361,22 +361,32 @@ enum Outcome {
     Unused,
 }
 
-/// The run with the chart's RBAC `rbac`, stopped at the first refusal.
+/// The run with the chart's RBAC `rbac`, stopped at the first refusal. A life that fails (a
+/// step times out, the webhook lets the twin in) after a refusal was refused too: the refusals
+/// decide, and a failure without one fails the test.
 async fn ablation_run(objects: Arc<Vec<Value>>, rbac: Rbac) -> Outcome {
     let (sim, _child) = install_and_run(&objects, &rbac).await;
-    let refused = async {
-        eventually("a refusal", Duration::from_secs(600), || async {
-            (sim.requests().forbidden_for(USER) > 0).then_some(())
-        })
-        .await
+    let sim = Arc::new(sim);
+    let mut life = tokio::spawn({
+        let sim = sim.clone();
+        async move { whole_run(&sim).await }
+    });
+    let refused = eventually("a refusal", Duration::from_secs(600), || async {
+        (sim.requests().forbidden_for(USER) > 0).then_some(())
+    });
+    let ended = tokio::select! {
+        () = refused => Ok(()),
+        ended = &mut life => ended,
     };
-    tokio::select! {
-        () = refused => Outcome::Refused(refusals(&sim)),
-        () = whole_run(&sim) => match refusals(&sim) {
-            refused if refused.is_empty() => Outcome::Unused,
-            refused => Outcome::Refused(refused),
-        },
+    life.abort();
+    let refused = refusals(&sim);
+    if !refused.is_empty() {
+        return Outcome::Refused(refused);
     }
+    if let Err(failure) = ended {
+        panic!("the life failed without a refusal: {failure}");
+    }
+    Outcome::Unused
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
