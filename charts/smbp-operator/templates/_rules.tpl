@@ -106,3 +106,38 @@ Kafka rules, and the KafkaUser's Secret, which the operator copies to the BigPee
   verbs: ["get", "update"]
 {{- end }}
 {{- end -}}
+
+{{/*
+The operator's own namespace: the Namespace itself, which the binary reads at start to say
+what to do when it is missing (main.rs; a Role reaches it, as kube-apiserver authorizes
+GET /api/v1/namespaces/<ns> in namespace <ns>); its Lease (leader.rs: get, create, replace) and the self-managed
+webhook CA Secret (webhook/certs.rs: get, create, replace). get and update are limited to the
+two names; create cannot be (the name is not known to RBAC before the object exists). Where the
+namespace rules already grant Secret get and create (all namespaces, or the release namespace
+watched), only update is added.
+*/}}
+{{- define "smbp.rules.self" -}}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  resourceNames: [{{ .Release.Namespace | quote }}]
+  verbs: ["get"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["create"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  resourceNames: [{{ include "smbp.fullname" . | quote }}]
+  verbs: ["get", "update"]
+{{- if include "smbp.selfManaged" . }}
+{{- $covered := or (not .Values.watchNamespaces) (has .Release.Namespace .Values.watchNamespaces) }}
+{{- if not $covered }}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["create"]
+{{- end }}
+- apiGroups: [""]
+  resources: ["secrets"]
+  resourceNames: [{{ include "smbp.caSecret" . | quote }}]
+  verbs: [{{ if not $covered }}"get", {{ end }}"update"]
+{{- end }}
+{{- end -}}

@@ -14,23 +14,12 @@
 
 mod support;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::core::GroupVersionKind;
-use kube::discovery::{self, Scope};
-use serde::Deserialize;
+use kube::api::{Api, DynamicObject, PatchParams, PostParams};
 use serde_json::{Value, json};
 use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
-use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::chart::{RELEASE_NS, apply, ca_bundle, deployment_env, helm, render};
 use support::{Env, WAIT, eventually, free_port, spec};
-
-/// The repository's root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The namespace the chart is rendered into.
-const RELEASE_NS: &str = "smbp-system";
 
 /// Value sets the chart is rendered with (as in scripts/check-chart.sh), by name.
 const COMBINATIONS: &[(&str, &[&str])] = &[
@@ -52,46 +41,6 @@ const COMBINATIONS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-/// The helm binary, or `None` (after saying why) when the test must be skipped.
-fn helm() -> Option<PathBuf> {
-    let installed = root().join("target/tools/bin/helm");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        let out = Command::new(root().join("scripts/helm.sh"))
-            .arg("--install-only")
-            .output()
-            .expect("run scripts/helm.sh");
-        assert!(out.status.success(), "scripts/helm.sh failed: {out:?}");
-        return Some(installed);
-    }
-    if installed.exists() {
-        return Some(installed);
-    }
-    if Command::new("helm").arg("version").output().is_ok() {
-        return Some("helm".into());
-    }
-    eprintln!("skipped: no helm (run scripts/helm.sh --install-only, or set CI=true)");
-    None
-}
-
-/// The chart rendered with `--set` values `sets`, as JSON objects.
-fn render(helm: &Path, sets: &[&str]) -> Vec<Value> {
-    let mut command = Command::new(helm);
-    command
-        .args(["template", "smbp-operator"])
-        .arg(root().join("charts/smbp-operator"))
-        .args(["--namespace", RELEASE_NS]);
-    for set in sets {
-        command.args(["--set", set]);
-    }
-    let out = command.output().expect("run helm");
-    assert!(out.status.success(), "helm template {sets:?}: {out:?}");
-    let text = String::from_utf8(out.stdout).expect("UTF-8");
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|doc| Value::deserialize(doc).expect("helm renders YAML"))
-        .filter(|doc| !doc.is_null())
-        .collect()
-}
 
 /// A cluster (API server only) with every third-party CRD and the namespaces the combinations
 /// use.
@@ -123,32 +72,6 @@ async fn cluster() -> SimHandle {
 /// Applies `object` with `dryRun=All`; the API server's refusal as text.
 async fn dry_run(client: &kube::Client, object: &Value) -> Result<(), String> {
     apply(client, object, &PatchParams::apply("helm").dry_run()).await
-}
-
-/// Applies `object` by server-side apply with `params`; the API server's refusal as text.
-async fn apply(client: &kube::Client, object: &Value, params: &PatchParams) -> Result<(), String> {
-    let (group, version) = match object["apiVersion"].as_str().unwrap_or("").split_once('/') {
-        Some((group, version)) => (group, version),
-        None => ("", object["apiVersion"].as_str().unwrap_or("")),
-    };
-    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or(""));
-    let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(|e| format!("discovery: {e}"))?;
-    let api: Api<DynamicObject> = match capabilities.scope {
-        Scope::Namespaced => {
-            let ns = object["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or(RELEASE_NS);
-            Api::namespaced_with(client.clone(), ns, &resource)
-        }
-        Scope::Cluster => Api::all_with(client.clone(), &resource),
-    };
-    let name = object["metadata"]["name"].as_str().unwrap_or("");
-    api.patch(name, params, &Patch::Apply(object))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 /// `kind namespace/name: why` for every object of `objects` the cluster refuses.
@@ -279,45 +202,6 @@ fn assert_allowed(sim: &SimHandle, rules: &[(Vec<String>, Vec<String>)], least: 
         .map(|k| format!("{} {}", k.verb, k.resource))
         .collect();
     assert!(missing.is_empty(), "the chart does not allow: {missing:?}");
-}
-
-/// The container environment of the rendered Deployment, with the pod's fields resolved as the
-/// kubelet would for pod `pod` in the release namespace.
-fn deployment_env(objects: &[Value], pod: &str) -> Vec<(String, String)> {
-    let deployment = objects
-        .iter()
-        .find(|o| o["kind"] == "Deployment")
-        .expect("a Deployment");
-    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()
-        .expect("env");
-    env.iter()
-        .map(|var| {
-            let value = match var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
-                Some("metadata.namespace") => RELEASE_NS.to_string(),
-                Some("metadata.name") => pod.to_string(),
-                Some(other) => panic!("unexpected fieldRef {other}"),
-                None => var["value"].as_str().expect("a value").to_string(),
-            };
-            (var["name"].as_str().expect("a name").to_string(), value)
-        })
-        .collect()
-}
-
-/// The `caBundle` of the release's ValidatingWebhookConfiguration, if set.
-async fn ca_bundle(sim: &SimHandle) -> Option<String> {
-    let configurations = sim.dynamic_api(
-        "admissionregistration.k8s.io/v1",
-        "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations",
-        None,
-    );
-    let configuration =
-        serde_json::to_value(configurations.get("smbp-operator").await.ok()?).ok()?;
-    configuration["webhooks"][0]["clientConfig"]["caBundle"]
-        .as_str()
-        .filter(|b| !b.is_empty())
-        .map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

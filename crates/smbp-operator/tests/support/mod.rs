@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod chart;
+
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -204,9 +206,15 @@ impl Env {
 /// A full simulated cluster with the given third-party CRDs and the BigPeer CRD, without an
 /// operator.
 pub async fn cluster(crds: ThirdPartyCrds) -> SimHandle {
+    cluster_at(crds, SCALE).await
+}
+
+/// Like [`cluster`], with the cluster clock `scale` times faster than real time (1.0 for a
+/// process that reads the wall clock, such as the operator binary).
+pub async fn cluster_at(crds: ThirdPartyCrds, scale: f64) -> SimHandle {
     let options = SimOptions {
         crds,
-        ..SimOptions::full_cluster().with_time_scale(SCALE)
+        ..SimOptions::full_cluster().with_time_scale(scale)
     };
     let sim = SimCluster::start_with(options)
         .await
