@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::{
     admissionregistration, apps, autoscaling, batch, coordination, core, discovery, events,
-    networking, policy, rbac, storage,
+    networking, policy, rbac, scheduling, storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -115,6 +115,12 @@ static KINDS: &[(&str, &str, &str, Root)] = &[
         root::<coordination::v1::Lease>,
     ),
     ("events.k8s.io", "v1", "Event", root::<events::v1::Event>),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        root::<scheduling::v1::PriorityClass>,
+    ),
     (
         "autoscaling",
         "v2",
