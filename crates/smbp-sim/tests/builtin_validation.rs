@@ -21,23 +21,8 @@ async fn send(cluster: &SimHandle, method: &str, path: &str, body: Option<Value>
         "application/json"
     };
     let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", content_type)
-        .header("Accept", "application/json")
-        .body(kube::client::Body::from(bytes))
-        .unwrap();
-    let response = cluster.client().send(request).await.expect("transport");
-    let status = response.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let headers = [("Content-Type", content_type)];
+    send_raw(&cluster.client(), method, path, &headers, bytes).await
 }
 
 /// `field: message` of every cause of a 422 answer.

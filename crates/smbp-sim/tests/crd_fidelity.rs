@@ -3,6 +3,8 @@
 //! OpenAPI `format`s, list set/map duplicates, `FieldValueDuplicate` CEL rules, typed-patch
 //! errors of apply bodies, and apply removing a section its manager dropped.
 
+mod support;
+
 use serde_json::{Value, json};
 use smbp_sim::{SimCluster, SimHandle};
 use std::path::PathBuf;
@@ -18,23 +20,9 @@ async fn send(
     content_type: &str,
     body: &Value,
 ) -> (u16, Value) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", content_type)
-        .header("Accept", "application/json")
-        .body(kube::client::Body::from(body.to_string().into_bytes()))
-        .unwrap();
-    let response = cluster.client().send(request).await.expect("transport");
-    let status = response.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let headers = [("Content-Type", content_type)];
+    let bytes = body.to_string().into_bytes();
+    support::send_raw(&cluster.client(), method, path, &headers, bytes).await
 }
 
 fn yaml_file(relative: &str) -> Value {

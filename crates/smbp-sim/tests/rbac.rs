@@ -4,6 +4,8 @@
 //! subresources, aggregated ClusterRoles, escalation prevention (`escalate`/`bind`),
 //! impersonation, self reviews, the user in AdmissionReviews, and the 403 accounting.
 
+mod support;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -41,31 +43,19 @@ async fn send(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Accept", "application/json");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
+    let mut headers = headers.to_vec();
+    let authorization;
     let client = match who {
         Who::Admin => cluster.client(),
         Who::Token(token) => {
-            request = request.header("Authorization", format!("Bearer {token}"));
+            authorization = format!("Bearer {token}");
+            headers.push(("Authorization", &authorization));
             bare_client(cluster).await
         }
         Who::Anonymous => bare_client(cluster).await,
     };
     let bytes = body.map_or_else(Vec::new, |b| b.to_string().into_bytes());
-    let response = client
-        .send(request.body(kube::client::Body::from(bytes)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
+    support::send_raw(&client, method, path, &headers, bytes).await
 }
 
 /// `POST` of a JSON body as `who`.

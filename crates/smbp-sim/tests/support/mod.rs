@@ -129,3 +129,31 @@ pub async fn namespace(cluster: &SimHandle, name: &str) {
     )
     .await;
 }
+
+/// Sends one raw request through `client` with `headers` (Accept is JSON) and `body`; returns the
+/// status code and the answer: JSON, or the text when it is not JSON.
+pub async fn send_raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Accept", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(kube::client::Body::from(body)).unwrap();
+    let response = client.send(request).await.expect("transport");
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let answer = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, answer)
+}
