@@ -31,8 +31,10 @@ const USER: &str = "system:serviceaccount:smbp-system:smbp-operator";
 /// The BigPeer's namespace and name.
 const NS: &str = "shop";
 const NAME: &str = "edge";
-/// How many ablation runs share the machine at once.
-const PARALLEL: usize = 3;
+/// How many ablation runs share the machine at once: one, beside the lifecycle test. At three, a
+/// loaded 2-core CI machine let a webhook call time out (`failurePolicy: Ignore`), so a twin
+/// BigPeer got in without any refusal and a run failed for no RBAC reason.
+const PARALLEL: usize = 1;
 /// Rules (`Kind/rule index: resources verbs`) needed only on paths the simulated lifecycle
 /// cannot reach, with the reason.
 const EXCEPTIONS: &[(&str, &str)] = &[];
