@@ -91,8 +91,10 @@ async fn a_tls_route_without_spec_tls_is_refused_at_apply_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_the_gateway_reports_on_the_route_is_exposure_ready() {
     let env = env().await;
-    // Only an HTTP listener: a TLSRoute is not allowed by it.
-    create_gateway(&env, json!([http_listener()])).await;
+    // The listener the route names terminates HTTPS: a TLSRoute is not allowed by it.
+    let https = json!({"name": "tls", "port": 443, "protocol": "HTTPS", "hostname": "*.example.com",
+        "tls": {"mode": "Terminate", "certificateRefs": [{"name": "gateway-tls"}]}});
+    create_gateway(&env, json!([http_listener(), https])).await;
     env.create_bigpeer(NS, "edge", exposed(tls_route())).await;
     let refused = exposure_reason(&env, "NotAllowedByListeners").await;
     assert!(
