@@ -4,6 +4,7 @@
 //! operator started is picked up without a restart.
 
 use smbp_core::build::OptionalApi;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -37,9 +38,8 @@ impl ApiProbe {
         let mut apis = BTreeSet::new();
         for api in OptionalApi::ALL {
             let group_version = api.group_version();
-            if !served.contains_key(&group_version) {
-                let resources = self.resources(group_version).await?;
-                served.insert(group_version, resources);
+            if let Entry::Vacant(entry) = served.entry(group_version) {
+                entry.insert(self.resources(group_version).await?);
             }
             let resources = &served[&group_version];
             let present = match api.resource() {

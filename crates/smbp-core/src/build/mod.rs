@@ -196,11 +196,11 @@ pub enum OptionalApi {
     PrometheusOperator,
     /// Gateway API (`gateway.networking.k8s.io/v1`): HTTPRoute and GRPCRoute.
     GatewayApi,
-    /// Gateway API's TLSRoute (`v1` in the standard channel since Gateway API 1.5).
+    /// Gateway API's TLSRoute at `v1` (older Gateway API releases serve it only as an alpha).
     GatewayTlsRoute,
-    /// Gateway API's TCPRoute (`v1` in the standard channel since Gateway API 1.5).
+    /// Gateway API's TCPRoute at `v1` (older Gateway API releases serve it only as an alpha).
     GatewayTcpRoute,
-    /// Gateway API's BackendTLSPolicy (`v1` in the standard channel since Gateway API 1.4).
+    /// Gateway API's BackendTLSPolicy at `v1` (Gateway API 1.4 and newer).
     GatewayBackendTls,
 }
 
