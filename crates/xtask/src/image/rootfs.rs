@@ -1,7 +1,7 @@
 //! What the operator image holds, distroless-style: the binary, the shared libraries it loads
 //! (as `ldd` finds them on the build host), CA certificates, a passwd/group with the `nonroot`
-//! user (UID 65532), writable `/tmp`, and the Debian package records and copyright files of what
-//! was copied (so SBOM scanners see the packages). No shell and no other program.
+//! user (UID 65532), writable `/tmp`, and the Debian package records, copyright files and
+//! os-release of what was copied (so SBOM scanners name the packages). No shell, no other program.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,6 +80,10 @@ pub fn operator_rootfs(binary: &Path) -> Result<Vec<Entry>> {
     }
     for entry in package_records(&libraries)? {
         add(entry);
+    }
+    // The distribution the libraries come from: SBOM tools need it to name the packages (purls).
+    if let Ok(text) = std::fs::read("/etc/os-release") {
+        add(Entry::file("etc/os-release", text, 0o644));
     }
     Ok(with_parent_dirs(entries))
 }
