@@ -54,9 +54,10 @@ pub fn run(args: BundleArgs) -> Result<()> {
     let workspace = workspace_root();
     let rendered = render::render_chart(&workspace, args.operator_digest.as_deref())?;
     let bundle = manifests::Bundle::from_chart(&workspace, &rendered)?;
+    let catalog = catalog::catalog(&workspace, &bundle)?;
+    let checks = validate::validate(&bundle, &catalog)?;
     let mut artefacts = bundle.artefacts()?;
-    artefacts.extend(catalog::artefacts(&workspace, &bundle)?);
-    let checks = validate::validate(&bundle)?;
+    artefacts.extend(catalog.artefacts);
     println!(
         "bundle {}: {} structural checks passed",
         bundle.csv_name(),

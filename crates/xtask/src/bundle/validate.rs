@@ -9,6 +9,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use super::catalog::{Catalog, blob_version};
 use super::manifests::{Bundle, MEDIA_TYPE};
 use super::{CHANNEL, PACKAGE, Result, csv, yaml};
 
@@ -55,13 +56,14 @@ const CASE_SENSITIVE_ANNOTATIONS: &[&str] = &[
 /// A bundle must fit a ConfigMap once compressed (operator-framework/api `bundle.go`).
 const MAX_COMPRESSED_SIZE: usize = 1 << 20;
 
-/// Runs every check on the bundle; the number that passed, or all failures.
-pub fn validate(bundle: &Bundle) -> Result<usize> {
+/// Runs every check on the bundle and the catalog; the number that passed, or all failures.
+pub fn validate(bundle: &Bundle, catalog: &Catalog) -> Result<usize> {
     let mut checks = Checks::default();
     csv_checks(&mut checks, &bundle.csv);
     bundle_checks(&mut checks, bundle);
     webhook_checks(&mut checks, &bundle.csv);
     good_practices(&mut checks, &bundle.csv);
+    catalog_checks(&mut checks, catalog);
     checks.finish()
 }
 
@@ -613,6 +615,70 @@ fn good_practices(checks: &mut Checks, csv: &Value) {
     );
 }
 
+/// What `opm validate` checks of a package: its default channel exists, every channel entry
+/// has a bundle of its package and version, `replaces` names an entry of the channel, the
+/// channel has one head, and `skipRange` is a version range.
+fn catalog_checks(checks: &mut Checks, catalog: &Catalog) {
+    checks.check(
+        "catalog defaultChannel",
+        ensure(
+            catalog.package["defaultChannel"] == catalog.channel["name"],
+            || {
+                format!(
+                    "defaultChannel {} is not a channel of the package",
+                    catalog.package["defaultChannel"]
+                )
+            },
+        ),
+    );
+    let entries = array(&catalog.channel, "/entries");
+    let names: BTreeSet<&str> = entries.iter().map(|e| string(e, "/name")).collect();
+    checks.check(
+        "catalog channel entries",
+        entries.iter().try_for_each(|entry| {
+            let name = string(entry, "/name");
+            let blob = catalog
+                .bundles
+                .iter()
+                .find(|b| b["name"] == name)
+                .ok_or_else(|| format!("entry {name} has no olm.bundle"))?;
+            let version = blob_version(blob).unwrap_or_default();
+            ensure(
+                blob["package"] == PACKAGE && name == csv::name(version),
+                || {
+                    format!(
+                        "bundle {name} has package {} and version {version}",
+                        blob["package"]
+                    )
+                },
+            )?;
+            if let Some(replaces) = entry["replaces"].as_str() {
+                ensure(names.contains(replaces), || {
+                    format!("{name} replaces {replaces}, which is not in the channel")
+                })?;
+            }
+            let range = string(entry, "/skipRange")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(", ");
+            semver::VersionReq::parse(&range)
+                .map(drop)
+                .map_err(|e| format!("{name}: skipRange {range:?}: {e}"))
+        }),
+    );
+    let replaced: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| e["replaces"].as_str())
+        .collect();
+    let heads: Vec<&&str> = names.iter().filter(|n| !replaced.contains(**n)).collect();
+    checks.check(
+        "catalog channel head",
+        ensure(heads.len() == 1, || {
+            format!("the channel has heads {heads:?}, not one")
+        }),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,74 +716,49 @@ mod tests {
         assert!(run(&csv()).unwrap() > 10);
     }
 
+    /// A change that breaks one field of the CSV.
+    type Breakage = fn(&mut Value);
+
     #[test]
     fn each_broken_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-            (
-                "metadata.name",
-                Box::new(|c| c["metadata"]["name"] = json!("Bad_Name")),
-            ),
-            (
-                "alm-examples",
-                Box::new(|c| {
-                    c["metadata"]["annotations"]["alm-examples"] =
-                        json!("[{\"apiVersion\": \"x/v1\", \"kind\": \"Y\"}]")
-                }),
-            ),
-            (
-                "alm-examples",
-                Box::new(|c| c["metadata"]["annotations"]["alm-examples"] = json!("{not json")),
-            ),
-            (
-                "spec.installModes",
-                Box::new(|c| {
-                    c["spec"]["installModes"] =
-                        json!([{"type": "OwnNamespace", "supported": false}])
-                }),
-            ),
-            (
-                "spec.minKubeVersion",
-                Box::new(|c| c["spec"]["minKubeVersion"] = json!("1.33")),
-            ),
-            (
-                "required fields",
-                Box::new(|c| c["spec"]["displayName"] = json!("")),
-            ),
-            (
-                "(case)",
-                Box::new(|c| c["metadata"]["annotations"]["olm.skiprange"] = json!("<1.0.0")),
-            ),
-            (
-                "deploymentName",
-                Box::new(|c| c["spec"]["webhookdefinitions"][0]["deploymentName"] = json!("other")),
-            ),
-            (
-                "deploymentName",
-                Box::new(|c| c["spec"]["webhookdefinitions"][0]["targetPort"] = json!(8443)),
-            ),
-            (
-                "rules",
-                Box::new(|c| {
-                    c["spec"]["webhookdefinitions"][0]["rules"][0]["apiGroups"] = json!(["*"])
-                }),
-            ),
-            (
-                "generateName",
-                Box::new(|c| {
-                    c["spec"]["webhookdefinitions"][0]["generateName"] = json!("validate")
-                }),
-            ),
-            (
-                "resource requests",
-                Box::new(|c| {
-                    c["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"]
-                        [0]["resources"] = json!({})
-                }),
-            ),
-            (
-                "CSV naming",
-                Box::new(|c| c["spec"]["version"] = json!("0.2.0")),
-            ),
+        let cases: Vec<(&str, Breakage)> = vec![
+            ("metadata.name", |c| {
+                c["metadata"]["name"] = json!("Bad_Name")
+            }),
+            ("alm-examples", |c| {
+                c["metadata"]["annotations"]["alm-examples"] =
+                    json!("[{\"apiVersion\": \"x/v1\", \"kind\": \"Y\"}]")
+            }),
+            ("alm-examples", |c| {
+                c["metadata"]["annotations"]["alm-examples"] = json!("{not json")
+            }),
+            ("spec.installModes", |c| {
+                c["spec"]["installModes"] = json!([{"type": "OwnNamespace", "supported": false}])
+            }),
+            ("spec.minKubeVersion", |c| {
+                c["spec"]["minKubeVersion"] = json!("1.33")
+            }),
+            ("required fields", |c| c["spec"]["displayName"] = json!("")),
+            ("(case)", |c| {
+                c["metadata"]["annotations"]["olm.skiprange"] = json!("<1.0.0")
+            }),
+            ("deploymentName", |c| {
+                c["spec"]["webhookdefinitions"][0]["deploymentName"] = json!("other")
+            }),
+            ("deploymentName", |c| {
+                c["spec"]["webhookdefinitions"][0]["targetPort"] = json!(8443)
+            }),
+            ("rules", |c| {
+                c["spec"]["webhookdefinitions"][0]["rules"][0]["apiGroups"] = json!(["*"])
+            }),
+            ("generateName", |c| {
+                c["spec"]["webhookdefinitions"][0]["generateName"] = json!("validate")
+            }),
+            ("resource requests", |c| {
+                c["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"]
+                    [0]["resources"] = json!({})
+            }),
+            ("CSV naming", |c| c["spec"]["version"] = json!("0.2.0")),
         ];
         for (field, break_it) in cases {
             let mut broken = csv();
@@ -759,6 +800,51 @@ mod tests {
         let mut bad = good;
         bad["operators.operatorframework.io.bundle.mediatype.v1"] = json!("plain+v0");
         assert!(bundle_annotations(&bad).unwrap_err().contains("mediatype"));
+    }
+
+    #[test]
+    fn catalog_entries_need_bundles_and_edges_inside_the_channel() {
+        let blob = |version: &str| {
+            json!({"schema": "olm.bundle", "package": "smbp-operator",
+            "name": format!("smbp-operator.v{version}"),
+            "properties": [{"type": "olm.package", "value": {"packageName": "smbp-operator", "version": version}}]})
+        };
+        let catalog = |entries: Value, bundles: Vec<Value>| Catalog {
+            package: json!({"defaultChannel": "stable"}),
+            channel: json!({"name": "stable", "entries": entries}),
+            bundles,
+            artefacts: Vec::new(),
+        };
+        let run = |catalog: &Catalog| {
+            let mut checks = Checks::default();
+            catalog_checks(&mut checks, catalog);
+            checks.finish()
+        };
+        let good = catalog(
+            json!([{"name": "smbp-operator.v0.1.0", "skipRange": "<0.1.0"},
+                   {"name": "smbp-operator.v0.2.0", "replaces": "smbp-operator.v0.1.0", "skipRange": ">=0.1.0 <0.2.0"}]),
+            vec![blob("0.1.0"), blob("0.2.0")],
+        );
+        assert_eq!(run(&good).unwrap(), 3);
+        let missing_bundle = catalog(
+            json!([{"name": "smbp-operator.v0.1.0", "skipRange": "<0.1.0"}]),
+            vec![],
+        );
+        assert!(
+            run(&missing_bundle)
+                .unwrap_err()
+                .contains("has no olm.bundle")
+        );
+        let dangling = catalog(
+            json!([{"name": "smbp-operator.v0.2.0", "replaces": "smbp-operator.v0.1.0", "skipRange": "<0.2.0"}]),
+            vec![blob("0.2.0")],
+        );
+        assert!(run(&dangling).unwrap_err().contains("not in the channel"));
+        let two_heads = catalog(
+            json!([{"name": "smbp-operator.v0.1.0", "skipRange": "<0.1.0"}, {"name": "smbp-operator.v0.2.0", "skipRange": "<0.2.0"}]),
+            vec![blob("0.1.0"), blob("0.2.0")],
+        );
+        assert!(run(&two_heads).unwrap_err().contains("heads"));
     }
 
     #[test]
