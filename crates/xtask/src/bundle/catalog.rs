@@ -127,7 +127,7 @@ fn bundle_blob(bundle: &Bundle) -> Result<Value> {
     let csv = &bundle.csv;
     let spec = &csv["spec"];
     let owned = &spec["customresourcedefinitions"]["owned"][0];
-    let (group, _) = owned["name"]
+    let (_, group) = owned["name"]
         .as_str()
         .and_then(|name| name.split_once('.'))
         .ok_or("the owned CRD name is not <plural>.<group>")?;

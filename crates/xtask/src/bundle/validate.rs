@@ -64,7 +64,44 @@ pub fn validate(bundle: &Bundle, catalog: &Catalog) -> Result<usize> {
     webhook_checks(&mut checks, &bundle.csv);
     good_practices(&mut checks, &bundle.csv);
     catalog_checks(&mut checks, catalog);
+    checks.check("catalog olm.gvk", bundle_gvk(bundle, catalog));
     checks.finish()
+}
+
+/// This version's bundle blob provides exactly the kinds the bundle's CRD serves.
+fn bundle_gvk(bundle: &Bundle, catalog: &Catalog) -> std::result::Result<(), String> {
+    let name = string(&bundle.csv, "/metadata/name");
+    let blob = catalog
+        .bundles
+        .iter()
+        .find(|b| b["name"] == name)
+        .ok_or_else(|| format!("no olm.bundle named {name}"))?;
+    let provided: BTreeSet<String> = array(blob, "/properties")
+        .iter()
+        .filter(|p| p["type"] == "olm.gvk")
+        .map(|p| {
+            format!(
+                "{}/{}/{}",
+                string(p, "/value/group"),
+                string(p, "/value/version"),
+                string(p, "/value/kind")
+            )
+        })
+        .collect();
+    let served: BTreeSet<String> = array(&bundle.crd, "/spec/versions")
+        .iter()
+        .map(|v| {
+            format!(
+                "{}/{}/{}",
+                string(&bundle.crd, "/spec/group"),
+                string(v, "/name"),
+                string(&bundle.crd, "/spec/names/kind")
+            )
+        })
+        .collect();
+    ensure(provided == served, || {
+        format!("the bundle blob provides {provided:?}, the CRD serves {served:?}")
+    })
 }
 
 /// Counts checks and collects failures.
