@@ -15,6 +15,9 @@
 //! its webhook refuses a withdrawn version, and every request it made is allowed by the CSV's
 //! rules. smbp-sim reaches webhooks by URL only, so the configuration points at the binary's
 //! address instead of OLM's Service; the certificate also names 127.0.0.1 for that.
+//!
+//! And a BigPeer's life under a SingleNamespace install (the operator watching one target
+//! namespace): every request the operator makes is allowed by the CSV's rules.
 
 mod support;
 
@@ -27,7 +30,7 @@ use smbp_sim::{SimCluster, SimHandle, SimOptions, ThirdPartyCrds};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::chart::{apply, assert_allowed, root, rule_pairs};
-use support::{WAIT, eventually, free_port};
+use support::{Env, WAIT, eventually, free_port};
 
 /// The namespace the operator is installed into (the OperatorGroup's).
 const OPERATOR_NS: &str = "smbp-system";
@@ -421,4 +424,35 @@ async fn the_binary_as_olm_installs_it_serves_olms_certificate_and_stays_within_
     let mut rules = csv_rules(&csv, "permissions");
     rules.extend(csv_rules(&csv, "clusterPermissions"));
     assert_allowed(&sim, &rule_pairs(rules), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csvs_rules_allow_every_request_of_a_bigpeers_life_in_a_target_namespace() {
+    let target = TARGETS[0];
+    let env = Env::start_with(ThirdPartyCrds::all(), |settings| {
+        settings.namespace = Some(target.to_string());
+    })
+    .await;
+    env.namespace(target).await;
+    env.kafka(target, "log").await;
+    env.issuer(target, "selfsigned").await;
+    env.create_bigpeer(target, "edge", support::spec("log", Some("selfsigned"), json!({
+        "tls": {"certManager": {"dnsNames": ["sync.example.com"]}},
+        "network": {"ingress": {"ingressClassName": "sim", "hosts": ["sync.example.com"], "tls": {"useBigPeerCertificate": true}}},
+        "monitoring": {"serviceMonitor": {}, "prometheusRule": {}, "grafanaDashboards": {}},
+    }))).await;
+    env.condition(target, "edge", "Ready", "True").await;
+    let bigpeers = env.bigpeers(target);
+    bigpeers
+        .delete("edge", &Default::default())
+        .await
+        .expect("delete the BigPeer");
+    eventually("the BigPeer is gone", WAIT, || async {
+        env.get(&bigpeers, "edge").await.is_none().then_some(())
+    })
+    .await;
+    let csv = csv();
+    let mut rules = csv_rules(&csv, "permissions");
+    rules.extend(csv_rules(&csv, "clusterPermissions"));
+    assert_allowed(&env.sim, &rule_pairs(rules), 20);
 }
