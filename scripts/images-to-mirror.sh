@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints every image an air-gapped cluster needs, one reference a line: the operator's (from the
-# chart's default values and appVersion) and each non-withdrawn Big Peer release of the catalogue
-# the operator is built with, by tag and digest — what `smbp-operator images` prints.
+# chart's default values and appVersion) and each Big Peer release of the catalogue the operator
+# is built with (withdrawn ones too: running BigPeers may still pull them), by tag and digest:
+# what `smbp-operator images` prints.
 # docs/install.md shows this list; scripts/check-chart.sh fails when it is stale.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,7 +1,9 @@
 //! `smbp-operator images`: every image this operator version may run, for mirroring into an
-//! air-gapped registry — the operator's own, then each installable Big Peer release of the
-//! built-in catalogue (its store, sync and migration-Job pods all run that one image), by tag and
-//! digest, in a form `skopeo`/`crane`/`oc image mirror` take.
+//! air-gapped registry — the operator's own, then each Big Peer release of the built-in catalogue
+//! (its store, sync and migration-Job pods all run that one image), by tag and digest, in a form
+//! `skopeo`/`crane`/`oc image mirror` take. Withdrawn releases are listed too: they cannot be
+//! installed, but a BigPeer that ran one before its withdrawal still pulls it (the OLM bundle's
+//! `relatedImages` lists the same).
 
 use serde::Serialize;
 use smbp_core::catalogue::Catalogue;
@@ -23,7 +25,7 @@ pub struct MirroredImage {
     pub used_by: String,
 }
 
-/// The operator image, then every non-withdrawn release of `catalogue`, oldest first.
+/// The operator image, then every release of `catalogue`, oldest first.
 pub fn images_to_mirror(catalogue: &Catalogue, operator_image: &str) -> Vec<MirroredImage> {
     let operator = MirroredImage {
         image: operator_image.to_string(),
@@ -32,12 +34,15 @@ pub fn images_to_mirror(catalogue: &Catalogue, operator_image: &str) -> Vec<Mirr
     let releases = catalogue
         .releases()
         .iter()
-        .filter(|release| release.withdrawn.is_none())
         .map(|release| {
             let image = catalogue.image(release, None, None);
+            let runs = match release.withdrawn {
+                Some(_) => "withdrawn: only BigPeers that still run it",
+                None => "store, sync, migration Jobs",
+            };
             MirroredImage {
                 image: format!("{}@{}", image.by_tag(), image.digest),
-                used_by: format!("Big Peer {} (store, sync, migration Jobs)", release.version),
+                used_by: format!("Big Peer {} ({runs})", release.version),
             }
         });
     std::iter::once(operator).chain(releases).collect()

@@ -29,8 +29,9 @@ struct Cli {
 enum Command {
     /// Run the operator: controllers, admission webhook, probes and metrics.
     Run(Box<RunArgs>),
-    /// Print every image this operator version may run (itself, then each installable Big Peer
-    /// release by tag and digest), one a line, for mirroring into an air-gapped registry.
+    /// Print every image this operator version may run (itself, then each Big Peer release by
+    /// tag and digest, withdrawn ones included), one a line, for mirroring into an air-gapped
+    /// registry.
     Images(ImagesArgs),
 }
 

@@ -1,7 +1,10 @@
-//! `cargo xtask`: the project's build tasks that need more than cargo. Today the operator's OCI
+//! `cargo xtask`: the project's build tasks that need more than cargo. The operator's OCI
 //! image: `image build` packs it without a container daemon or a base image, reproducibly, and
 //! `image verify` makes the checks CI makes on the archive. See docs/install.md ("The image").
+//! The OLM bundle and catalog: `bundle` generates them from the Helm chart and validates them
+//! (`--check` fails when the committed ones are stale). See docs/install.md ("OLM / OperatorHub").
 
+mod bundle;
 mod image;
 
 use std::process::ExitCode;
@@ -21,11 +24,15 @@ enum Command {
     /// The operator's OCI image.
     #[command(subcommand)]
     Image(image::Command),
+    /// The OLM bundle (bundle/) and file-based catalog entry (catalog/smbp-operator/),
+    /// generated from the Helm chart and validated.
+    Bundle(bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Image(command) => image::run(command),
+        Command::Bundle(args) => bundle::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
