@@ -31,20 +31,17 @@ pub fn images_to_mirror(catalogue: &Catalogue, operator_image: &str) -> Vec<Mirr
         image: operator_image.to_string(),
         used_by: "the operator".into(),
     };
-    let releases = catalogue
-        .releases()
-        .iter()
-        .map(|release| {
-            let image = catalogue.image(release, None, None);
-            let runs = match release.withdrawn {
-                Some(_) => "withdrawn: only BigPeers that still run it",
-                None => "store, sync, migration Jobs",
-            };
-            MirroredImage {
-                image: format!("{}@{}", image.by_tag(), image.digest),
-                used_by: format!("Big Peer {} ({runs})", release.version),
-            }
-        });
+    let releases = catalogue.releases().iter().map(|release| {
+        let image = catalogue.image(release, None, None);
+        let runs = match release.withdrawn {
+            Some(_) => "withdrawn: only BigPeers that still run it",
+            None => "store, sync, migration Jobs",
+        };
+        MirroredImage {
+            image: format!("{}@{}", image.by_tag(), image.digest),
+            used_by: format!("Big Peer {} ({runs})", release.version),
+        }
+    });
     std::iter::once(operator).chain(releases).collect()
 }
 

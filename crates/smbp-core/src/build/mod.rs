@@ -241,6 +241,22 @@ impl OptionalApi {
         }
     }
 
+    /// Which releases of the product serve what the operator needs, for docs/compatibility.md.
+    pub fn serving_releases(self) -> &'static str {
+        match self {
+            OptionalApi::CertManager => "1.0 and newer",
+            OptionalApi::Strimzi => "0.49 and newer (0.48 and older serve only `v1beta2`)",
+            OptionalApi::PrometheusOperator => {
+                "any serving ServiceMonitor and PrometheusRule at `v1` (CRDs of 0.93.0 tested)"
+            }
+            OptionalApi::GatewayApi => "1.1 and newer (GRPCRoute `v1`; HTTPRoute `v1` since 1.0)",
+            OptionalApi::GatewayTlsRoute | OptionalApi::GatewayTcpRoute => {
+                "those whose standard channel serves it at `v1` (older ones serve only alphas)"
+            }
+            OptionalApi::GatewayBackendTls => "1.4 and newer",
+        }
+    }
+
     /// The product name, for conditions and Events.
     pub fn product(self) -> &'static str {
         match self {
