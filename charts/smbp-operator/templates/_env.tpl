@@ -16,6 +16,8 @@
   value: {{ .Values.resyncSeconds | quote }}
 - name: SMBP_CONCURRENCY
   value: {{ .Values.concurrency | quote }}
+- name: SMBP_RUNBOOK_BASE_URL
+  value: {{ .Values.runbookBaseUrl | quote }}
 - name: SMBP_LOG_FORMAT
   value: {{ .Values.logFormat | quote }}
 - name: SMBP_LOG_LEVEL

@@ -279,6 +279,7 @@ proptest! {
             kafka_bootstrap: None,
             kafka_user_secret: Some(Default::default()),
             tls_ca: Some("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n".into()),
+            runbook_base_url: None,
         };
         let children = build(&validated, &observed, &Rollout::steady(&validated));
         prop_assert_eq!(&children, &build(&validated, &observed, &Rollout::steady(&validated)), "building is not deterministic");

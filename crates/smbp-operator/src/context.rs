@@ -36,6 +36,9 @@ pub struct Settings {
     pub concurrency: u16,
     /// This instance's name in Events (`reportingInstance`), usually the pod name.
     pub instance: Option<String>,
+    /// Where the runbook links of BigPeers' alerts point (a mirror of docs/runbooks.md for
+    /// clusters that cannot reach GitHub); unset: the project's docs on GitHub.
+    pub runbook_base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             probe_ttl: Duration::from_secs(30),
             concurrency: 16,
             instance: None,
+            runbook_base_url: None,
         }
     }
 }

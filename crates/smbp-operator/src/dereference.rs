@@ -50,7 +50,10 @@ pub async fn dereference(
 ) -> Result<Dereferenced> {
     let ns = bigpeer.metadata.namespace.clone().unwrap_or_default();
     let names = Names::new(bigpeer.metadata.name.as_deref().unwrap_or_default());
-    let mut observed = Observed::default();
+    let mut observed = Observed {
+        runbook_base_url: ctx.settings.runbook_base_url.clone(),
+        ..Observed::default()
+    };
     let mut issuer = Found::NotUsed;
     let mut tls_secret = Found::NotUsed;
     if let Some(tls) = &bigpeer.spec.tls {

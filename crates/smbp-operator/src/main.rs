@@ -70,6 +70,10 @@ struct RunArgs {
     /// BigPeers reconciled at once (per watched namespace).
     #[arg(long, env = "SMBP_CONCURRENCY", default_value_t = 16)]
     concurrency: u16,
+    /// Where the runbook links of BigPeers' alerts point: a copy of docs/runbooks.md that your
+    /// users can reach (air-gapped clusters cannot reach GitHub); unset: the project's on GitHub.
+    #[arg(long, env = "SMBP_RUNBOOK_BASE_URL")]
+    runbook_base_url: Option<String>,
     /// Address of the plain-HTTP server for /healthz, /readyz and /metrics.
     #[arg(long, env = "SMBP_PROBE_ADDRESS", default_value = "0.0.0.0:8080")]
     probe_address: SocketAddr,
@@ -235,6 +239,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
             resync: Duration::from_secs(args.resync_seconds),
             concurrency: args.concurrency,
             instance: pod.clone(),
+            runbook_base_url: args.runbook_base_url.clone(),
             ..Settings::default()
         },
         probe_addr: args.probe_address,

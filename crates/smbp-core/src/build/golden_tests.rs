@@ -46,6 +46,7 @@ pub(super) fn observed(bigpeer: &BigPeer) -> Observed {
         tls_ca: bigpeer.spec.tls.as_ref().map(|_| {
             "-----BEGIN CERTIFICATE-----\nR09MREVOIENB\n-----END CERTIFICATE-----\n".into()
         }),
+        runbook_base_url: None,
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Observed {
     /// The CA certificate (PEM) in the TLS Secret's `ca.crt`, for the Gateway to verify the sync
     /// pods with (`spec.network.gateway.backendTLS`). Unset when the Secret has none.
     pub tls_ca: Option<String>,
+    /// Where the alerts' runbook links point (the operator's `--runbook-base-url`, for clusters
+    /// that cannot reach GitHub); unset: the project's docs/runbooks.md on GitHub.
+    pub runbook_base_url: Option<String>,
 }
 
 /// Everything the build stage produces for one BigPeer: each child kind is a field.
@@ -499,7 +502,7 @@ pub fn build(bigpeer: &ValidatedBigPeer, observed: &Observed, rollout: &Rollout)
     let config = config::config_map(&ctx, observed);
     let checksums = config::pod_checksums(&config, observed);
     let (kafka_topic, kafka_user, kafka_credentials) = transaction_log::children(&ctx, observed);
-    let (service_monitor, prometheus_rule, dashboards) = monitoring::children(&ctx);
+    let (service_monitor, prometheus_rule, dashboards) = monitoring::children(&ctx, observed);
     Children {
         service_account: meta::service_account(&ctx),
         store: store::stateful_set(&ctx, &checksums, rollout),

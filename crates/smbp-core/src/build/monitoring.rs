@@ -13,7 +13,7 @@ use smbp_thirdparty::prometheus::{
 use std::collections::BTreeMap;
 
 const COMPONENT: &str = "monitoring";
-/// Where the alerts' runbooks live.
+/// Where the alerts' runbooks live unless the operator is told otherwise.
 pub const RUNBOOK_BASE: &str =
     "https://github.com/smbp-dev/smbp-operator/blob/main/docs/runbooks.md";
 const DASHBOARD: &str = include_str!("../../data/dashboards/bigpeer-overview.json");
@@ -43,6 +43,7 @@ pub fn metrics_service(ctx: &Context) -> Service {
 /// The ServiceMonitor, the PrometheusRule and the dashboard ConfigMap, each when enabled.
 pub fn children(
     ctx: &Context,
+    observed: &super::Observed,
 ) -> (
     Option<ServiceMonitor>,
     Option<PrometheusRule>,
@@ -51,6 +52,11 @@ pub fn children(
     let Some(spec) = &ctx.spec().monitoring else {
         return (None, None, None);
     };
+    let runbooks = observed
+        .runbook_base_url
+        .as_deref()
+        .unwrap_or(RUNBOOK_BASE)
+        .trim_end_matches('/');
     let service_monitor = spec
         .service_monitor
         .as_ref()
@@ -86,7 +92,7 @@ pub fn children(
                 PrometheusRuleSpec {
                     groups: Some(vec![PrometheusRuleGroups {
                         name: format!("bigpeer.{}.{}", ctx.namespace(), ctx.bigpeer.name),
-                        rules: Some(alerts(ctx)),
+                        rules: Some(alerts(ctx, runbooks)),
                         ..PrometheusRuleGroups::default()
                     }]),
                 },
@@ -131,7 +137,7 @@ pub const ALERTS: [&str; 7] = [
     "BigPeerCertificateExpiringSoon",
 ];
 
-fn alerts(ctx: &Context) -> Vec<PrometheusRuleGroupsRules> {
+fn alerts(ctx: &Context, runbooks: &str) -> Vec<PrometheusRuleGroupsRules> {
     let ns = ctx.namespace();
     let name = &ctx.bigpeer.name;
     let store = ctx.names.store();
@@ -228,7 +234,7 @@ fn alerts(ctx: &Context) -> Vec<PrometheusRuleGroupsRules> {
                     ("description".to_string(), description),
                     (
                         "runbook_url".to_string(),
-                        format!("{RUNBOOK_BASE}#{}", alert.to_lowercase()),
+                        format!("{runbooks}#{}", alert.to_lowercase()),
                     ),
                 ])),
                 ..PrometheusRuleGroupsRules::default()

@@ -191,6 +191,35 @@ fn every_alert_has_a_runbook_section() {
 }
 
 #[test]
+fn alerts_link_to_the_runbook_base_the_operator_is_given() {
+    let bigpeer = sample("production.yaml");
+    let urls = |observed: &Observed| -> Vec<String> {
+        let rule = children_of(&bigpeer, observed).prometheus_rule.unwrap();
+        let rules = rule.spec.groups.unwrap()[0].rules.clone().unwrap();
+        rules
+            .iter()
+            .map(|rule| rule.annotations.as_ref().unwrap()["runbook_url"].clone())
+            .collect()
+    };
+    let mirrored = Observed {
+        runbook_base_url: Some("https://wiki.internal/smbp/runbooks/".into()),
+        ..Observed::default()
+    };
+    for url in urls(&mirrored) {
+        assert!(
+            url.starts_with("https://wiki.internal/smbp/runbooks#"),
+            "{url}"
+        );
+    }
+    for url in urls(&Observed::default()) {
+        assert!(
+            url.starts_with(&format!("{}#", monitoring::RUNBOOK_BASE)),
+            "{url}"
+        );
+    }
+}
+
+#[test]
 fn a_rollout_holds_each_component_on_its_release_and_adds_the_migration_job() {
     let bigpeer = sample("minimal.yaml");
     let (validated, _) = ValidatedBigPeer::new(&bigpeer, None).unwrap();
