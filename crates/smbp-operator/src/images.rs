@@ -50,23 +50,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_list_is_the_operator_then_every_installable_release_by_tag_and_digest() {
+    fn the_list_is_the_operator_then_every_release_by_tag_and_digest() {
         let catalogue = smbp_core::catalogue::builtin();
         let list = images_to_mirror(catalogue, "mirror.local/smbp-operator:9");
         assert_eq!(list[0].image, "mirror.local/smbp-operator:9");
-        let installable: Vec<_> = catalogue
-            .releases()
-            .iter()
-            .filter(|r| r.withdrawn.is_none())
-            .collect();
-        assert_eq!(list.len(), 1 + installable.len());
-        for (entry, release) in list[1..].iter().zip(installable) {
-            assert!(
-                entry
-                    .image
-                    .ends_with(&format!(":{}@{}", release.tag, release.digest))
-            );
+        assert_eq!(list.len(), 1 + catalogue.releases().len());
+        for (entry, release) in list[1..].iter().zip(catalogue.releases()) {
+            let reference = format!(":{}@{}", release.tag, release.digest);
+            assert!(entry.image.ends_with(&reference), "{}", entry.image);
             assert!(entry.used_by.contains(&release.version.to_string()));
+            assert_eq!(
+                entry.used_by.contains("withdrawn"),
+                release.withdrawn.is_some()
+            );
         }
         assert!(catalogue.releases().iter().any(|r| r.withdrawn.is_some()));
     }
