@@ -1,0 +1,852 @@
+//! `kubectl smbp status [NAME]`: one BigPeer's state in one screen — versions, phase, conditions
+//! with their reason and age, the store and sync pods, volumes, the autoscaler, endpoints, the
+//! transaction log, the certificate's expiry, recent Warning Events and the upgrade in progress
+//! (step k of n) — or, without NAME, one line per BigPeer. Sections the identity may not read
+//! are listed at the end instead of failing the command.
+
+use crate::clock::age;
+use crate::error::{Error, Result, is_not_found};
+use crate::output::{self, Cell, Table, Tone, toned};
+use crate::session::{Io, Session};
+use jiff::Timestamp;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use smbp_api::v1alpha1::BigPeer;
+use smbp_core::build::{COMPONENT_LABEL, ChildKind, Names, VERSION_LABEL};
+use smbp_core::upgrade::{observe, steps};
+
+/// Everything `status NAME` shows; `-o json|yaml` prints it as is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The BigPeer.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// `status.phase`.
+    pub phase: Option<String>,
+    /// Versions.
+    pub version: Versions,
+    /// Every condition.
+    pub conditions: Vec<ConditionRow>,
+    /// Store and sync pods.
+    pub pods: Vec<PodRow>,
+    /// The store's volumes.
+    pub volumes: Vec<VolumeRow>,
+    /// The sync tier's autoscaler.
+    pub autoscaler: Option<Autoscaler>,
+    /// Where clients connect.
+    pub endpoints: Vec<EndpointRow>,
+    /// The transaction log.
+    pub transaction_log: TransactionLog,
+    /// The serving certificate.
+    pub certificate: Option<Certificate>,
+    /// Recent Warning Events of the BigPeer and its children, newest first.
+    pub warnings: Vec<EventRow>,
+    /// The upgrade in progress or the last one.
+    pub upgrade: Option<Progress>,
+    /// What could not be read (permission denied, API missing).
+    pub unavailable: Vec<String>,
+}
+
+/// Running, desired and target versions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Versions {
+    /// `status.version.current`: what every pod ran when last settled.
+    pub running: Option<String>,
+    /// `spec.version`.
+    pub desired: String,
+    /// `status.version.target`: what is being rolled out.
+    pub target: Option<String>,
+}
+
+/// One condition.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConditionRow {
+    /// Type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// True, False or Unknown.
+    pub status: String,
+    /// CamelCase reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+    /// Since when it holds.
+    pub since: Option<Timestamp>,
+}
+
+/// One pod.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodRow {
+    /// Name.
+    pub name: String,
+    /// `store`, `sync` or `migration`.
+    pub role: String,
+    /// The release it runs.
+    pub version: Option<String>,
+    /// Ready containers / containers.
+    pub ready: String,
+    /// Whether the pod is Ready.
+    pub is_ready: bool,
+    /// Container restarts.
+    pub restarts: i32,
+    /// `status.phase`.
+    pub phase: String,
+    /// The node.
+    pub node: Option<String>,
+    /// When it started.
+    pub started: Option<Timestamp>,
+}
+
+/// One store volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeRow {
+    /// The PersistentVolumeClaim.
+    pub name: String,
+    /// Bound, Pending, Lost.
+    pub phase: String,
+    /// The provisioned capacity.
+    pub capacity: Option<String>,
+}
+
+/// The sync autoscaler.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Autoscaler {
+    /// Minimum replicas.
+    pub min: Option<i32>,
+    /// Maximum replicas.
+    pub max: i32,
+    /// Current replicas.
+    pub current: Option<i32>,
+    /// Desired replicas.
+    pub desired: i32,
+}
+
+/// One endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointRow {
+    /// `Service`, `LoadBalancer`, `NodePort`, `Ingress`, `Gateway`.
+    pub source: String,
+    /// Address.
+    pub address: String,
+}
+
+/// The transaction log.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionLog {
+    /// Where it is: `Strimzi Kafka ns/name` or the external bootstrap servers.
+    pub backend: String,
+    /// The TransactionLogReady condition's status and reason.
+    pub ready: Option<String>,
+}
+
+/// The serving certificate.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Certificate {
+    /// `cert-manager Certificate <name>` or `Secret <name>`.
+    pub source: String,
+    /// When it expires, when known.
+    pub not_after: Option<Timestamp>,
+}
+
+/// One Warning Event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRow {
+    /// When it was last seen.
+    pub last_seen: Option<Timestamp>,
+    /// Reason.
+    pub reason: String,
+    /// `Kind/name`.
+    pub object: String,
+    /// How many times.
+    pub count: i32,
+    /// Message.
+    pub message: String,
+}
+
+/// The upgrade's progress.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// The phase.
+    pub phase: String,
+    /// From.
+    pub from: Option<String>,
+    /// To.
+    pub to: Option<String>,
+    /// The release being rolled out.
+    pub hop: Option<String>,
+    /// Its place on the path (1-based) and the path's length.
+    pub hop_index: Option<usize>,
+    /// The number of hops.
+    pub hops: usize,
+    /// The step running or awaited (1-based), when the upgrade is inside its steps.
+    pub step_index: Option<usize>,
+    /// How many steps the upgrade takes.
+    pub steps: usize,
+    /// The step's name, as approvals name it.
+    pub step_id: Option<String>,
+    /// What the operator says it is doing or waiting for.
+    pub step: Option<String>,
+    /// The step awaiting a Manual approval.
+    pub awaiting_approval: Option<String>,
+    /// Whether spec.upgrade.paused is set.
+    pub paused: bool,
+    /// Why it rolled back or failed.
+    pub message: Option<String>,
+    /// Whether it is under way.
+    pub active: bool,
+}
+
+/// Runs `status`.
+pub async fn run(session: &Session, io: &mut Io, name: Option<&str>, events: usize) -> Result<()> {
+    match name {
+        Some(name) => {
+            let report = gather(session, name, events).await?;
+            let now = io.clock.now();
+            match output::structured(session.global.output, &report)? {
+                Some(text) => io.print(&text),
+                None => {
+                    let text = render(&report, now, io.colour);
+                    io.print(&text)
+                }
+            }
+        }
+        None => list(session, io).await,
+    }
+}
+
+/// Reads everything about one BigPeer.
+pub async fn gather(session: &Session, name: &str, events: usize) -> Result<Report> {
+    let ns = session.namespace.as_str();
+    let client = &session.client;
+    let bigpeer = Api::<BigPeer>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(|e| Error::kube(format!("BigPeer {ns}/{name}"), e))?;
+    let names = Names::new(name);
+    let status = bigpeer.status.clone().unwrap_or_default();
+    let mut unavailable = Vec::new();
+
+    let pods: Vec<Pod> = section(
+        &mut unavailable,
+        "pods",
+        Api::<Pod>::namespaced(client.clone(), ns)
+            .list(&ListParams::default().labels(&observe::pod_selector(name))),
+    )
+    .await
+    .map(|l| l.items)
+    .unwrap_or_default();
+    let claims: Vec<PersistentVolumeClaim> = section(
+        &mut unavailable,
+        "persistentvolumeclaims",
+        Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns).list(&ListParams::default()),
+    )
+    .await
+    .map(|l| l.items)
+    .unwrap_or_default();
+    let hpa = section(
+        &mut unavailable,
+        "horizontalpodautoscalers",
+        Api::<HorizontalPodAutoscaler>::namespaced(client.clone(), ns).get_opt(&names.sync()),
+    )
+    .await
+    .flatten();
+    let all_events: Vec<Event> = section(
+        &mut unavailable,
+        "events",
+        Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()),
+    )
+    .await
+    .map(|l| l.items)
+    .unwrap_or_default();
+    let certificate = certificate(session, &bigpeer, &names, &mut unavailable).await;
+
+    let claim_prefix = format!("data-{}-", names.store());
+    Ok(Report {
+        name: name.to_string(),
+        namespace: ns.to_string(),
+        phase: status.phase.map(|p| format!("{p:?}")),
+        version: Versions {
+            running: status.version.as_ref().and_then(|v| v.current.clone()),
+            desired: bigpeer.spec.version.clone(),
+            target: status.version.as_ref().and_then(|v| v.target.clone()),
+        },
+        conditions: status
+            .conditions
+            .iter()
+            .map(|c| ConditionRow {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+                since: Some(c.last_transition_time.0),
+            })
+            .collect(),
+        pods: pod_rows(&pods),
+        volumes: claims
+            .iter()
+            .filter(|c| {
+                c.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(&claim_prefix))
+            })
+            .map(volume_row)
+            .collect(),
+        autoscaler: hpa.map(|h| Autoscaler {
+            min: h.spec.as_ref().and_then(|s| s.min_replicas),
+            max: h.spec.as_ref().map_or(0, |s| s.max_replicas),
+            current: h.status.as_ref().and_then(|s| s.current_replicas),
+            desired: h.status.as_ref().map_or(0, |s| s.desired_replicas),
+        }),
+        endpoints: endpoints(&status),
+        transaction_log: transaction_log(&bigpeer),
+        certificate,
+        warnings: warnings(&all_events, name, events),
+        upgrade: progress(&bigpeer),
+        unavailable,
+    })
+}
+
+/// Awaits one read; a refusal or error is recorded in `unavailable` instead of failing.
+pub async fn section<T>(
+    unavailable: &mut Vec<String>,
+    what: &str,
+    read: impl std::future::Future<Output = kube::Result<T>>,
+) -> Option<T> {
+    match read.await {
+        Ok(value) => Some(value),
+        Err(kube::Error::Api(status)) => {
+            unavailable.push(format!("{what}: {} ({})", status.reason, status.code));
+            None
+        }
+        Err(e) => {
+            unavailable.push(format!("{what}: {e}"));
+            None
+        }
+    }
+}
+
+fn pod_rows(pods: &[Pod]) -> Vec<PodRow> {
+    let mut rows: Vec<PodRow> = pods
+        .iter()
+        .map(|pod| {
+            let labels = pod.metadata.labels.clone().unwrap_or_default();
+            let status = pod.status.clone().unwrap_or_default();
+            let containers = status.container_statuses.clone().unwrap_or_default();
+            let ready = containers.iter().filter(|c| c.ready).count();
+            let is_ready = status
+                .conditions
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            PodRow {
+                name: pod.metadata.name.clone().unwrap_or_default(),
+                role: labels.get(COMPONENT_LABEL).cloned().unwrap_or_default(),
+                version: labels.get(VERSION_LABEL).cloned(),
+                ready: format!("{ready}/{}", containers.len()),
+                is_ready,
+                restarts: containers.iter().map(|c| c.restart_count).sum(),
+                phase: status.phase.clone().unwrap_or_default(),
+                node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+                started: status.start_time.as_ref().map(|t| t.0),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.role, &a.name).cmp(&(&b.role, &b.name)));
+    rows
+}
+
+fn volume_row(claim: &PersistentVolumeClaim) -> VolumeRow {
+    let status = claim.status.clone().unwrap_or_default();
+    VolumeRow {
+        name: claim.metadata.name.clone().unwrap_or_default(),
+        phase: status.phase.unwrap_or_default(),
+        capacity: status
+            .capacity
+            .and_then(|c| c.get("storage").map(|q| q.0.clone())),
+    }
+}
+
+fn endpoints(status: &smbp_api::v1alpha1::BigPeerStatus) -> Vec<EndpointRow> {
+    let Some(endpoints) = &status.endpoints else {
+        return Vec::new();
+    };
+    endpoints
+        .service
+        .iter()
+        .map(|s| EndpointRow {
+            source: "Service".into(),
+            address: s.clone(),
+        })
+        .chain(endpoints.external.iter().map(|e| EndpointRow {
+            source: e.source.clone(),
+            address: e.address.clone(),
+        }))
+        .collect()
+}
+
+fn transaction_log(bigpeer: &BigPeer) -> TransactionLog {
+    let spec = &bigpeer.spec.transaction_log;
+    let ns = bigpeer.metadata.namespace.clone().unwrap_or_default();
+    let backend = match (&spec.strimzi, &spec.external) {
+        (Some(strimzi), _) => format!(
+            "Strimzi Kafka {}/{}",
+            strimzi.cluster_ref.namespace.as_deref().unwrap_or(&ns),
+            strimzi.cluster_ref.name
+        ),
+        (None, Some(external)) => {
+            format!("external brokers {}", external.bootstrap_servers.join(","))
+        }
+        (None, None) => "none".into(),
+    };
+    let ready = condition(bigpeer, "TransactionLogReady")
+        .map(|c| format!("{} {}", c.status, c.reason).trim_end().to_string());
+    TransactionLog { backend, ready }
+}
+
+fn condition<'a>(
+    bigpeer: &'a BigPeer,
+    type_: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    bigpeer
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+async fn certificate(
+    session: &Session,
+    bigpeer: &BigPeer,
+    names: &Names,
+    unavailable: &mut Vec<String>,
+) -> Option<Certificate> {
+    let tls = bigpeer.spec.tls.as_ref()?;
+    if let Some(secret) = &tls.secret_ref {
+        return Some(Certificate {
+            source: format!(
+                "Secret {} (expiry not read: the plugin reads no Secret)",
+                secret.name
+            ),
+            not_after: None,
+        });
+    }
+    let resource = ChildKind::Certificate.api_resource();
+    let api: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(session.client.clone(), &session.namespace, &resource);
+    let found = match api.get(&names.certificate()).await {
+        Ok(found) => Some(found),
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => {
+            unavailable.push(format!("certificates.cert-manager.io: {e}"));
+            None
+        }
+    };
+    Some(Certificate {
+        source: format!("cert-manager Certificate {}", names.certificate()),
+        not_after: found.and_then(|c| observe::certificate_not_after(&c.data)),
+    })
+}
+
+/// The BigPeer's and its children's Warning Events, newest first, at most `limit`.
+fn warnings(events: &[Event], name: &str, limit: usize) -> Vec<EventRow> {
+    let prefix = format!("{name}-");
+    let mut rows: Vec<EventRow> = events
+        .iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .filter(|e| {
+            e.involved_object
+                .name
+                .as_deref()
+                .is_some_and(|n| n == name || n.starts_with(&prefix))
+        })
+        .map(|e| EventRow {
+            last_seen: e
+                .last_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .or_else(|| e.event_time.as_ref().map(|t| t.0))
+                .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0)),
+            reason: e.reason.clone().unwrap_or_default(),
+            object: format!(
+                "{}/{}",
+                e.involved_object.kind.as_deref().unwrap_or_default(),
+                e.involved_object.name.as_deref().unwrap_or_default()
+            ),
+            count: e.count.unwrap_or(1),
+            message: e.message.clone().unwrap_or_default(),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.reason.cmp(&b.reason)));
+    rows.truncate(limit);
+    rows
+}
+
+/// The upgrade's progress from `status.upgrade`, with its steps counted as the operator takes
+/// them.
+pub fn progress(bigpeer: &BigPeer) -> Option<Progress> {
+    let upgrade = bigpeer.status.as_ref()?.upgrade.as_ref()?;
+    let phase = upgrade.phase?;
+    let hops: Vec<String> = upgrade
+        .stops
+        .iter()
+        .chain(upgrade.to.as_ref())
+        .cloned()
+        .collect();
+    let settings = bigpeer.spec.upgrade.clone().unwrap_or_default();
+    let planned = steps::planned(&hops, bigpeer.spec.store.replicas, settings.max_unavailable);
+    let at = steps::position(&planned, upgrade);
+    Some(Progress {
+        phase: phase.as_str().to_string(),
+        from: upgrade.from.clone(),
+        to: upgrade.to.clone(),
+        hop: upgrade.hop.clone(),
+        hop_index: upgrade
+            .hop
+            .as_ref()
+            .and_then(|h| hops.iter().position(|x| x == h))
+            .map(|i| i + 1),
+        hops: hops.len(),
+        step_index: at.map(|i| i + 1),
+        steps: planned.len(),
+        step_id: at.map(|i| planned[i].id.clone()),
+        step: upgrade.step.clone(),
+        awaiting_approval: upgrade.awaiting_approval.clone(),
+        paused: settings.paused,
+        message: upgrade.message.clone(),
+        active: !phase.is_terminal(),
+    })
+}
+
+/// A text progress bar of `done` out of `total`, 20 characters wide.
+pub fn bar(done: usize, total: usize) -> String {
+    let width = 20;
+    let filled = (done * width).checked_div(total).unwrap_or(0).min(width);
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
+/// The table form of a report, ages measured at `now`.
+pub fn render(report: &Report, now: Timestamp, colour: bool) -> String {
+    let mut out = String::new();
+    let field = |out: &mut String, key: &str, value: &str| {
+        out.push_str(&format!("{:<17}{value}\n", format!("{key}:")));
+    };
+    field(&mut out, "Name", &report.name);
+    field(&mut out, "Namespace", &report.namespace);
+    let phase = report.phase.as_deref().unwrap_or("-");
+    let tone = match phase {
+        "Running" => Tone::Good,
+        "Failed" | "Degraded" => Tone::Bad,
+        _ => Tone::Warn,
+    };
+    field(&mut out, "Phase", &output::paint(phase, tone, colour));
+    let v = &report.version;
+    field(
+        &mut out,
+        "Version",
+        &format!(
+            "running {}, desired {}, target {}",
+            v.running.as_deref().unwrap_or("-"),
+            v.desired,
+            v.target.as_deref().unwrap_or("-")
+        ),
+    );
+    render_upgrade(&mut out, report.upgrade.as_ref(), colour);
+    field(
+        &mut out,
+        "Transaction log",
+        &format!(
+            "{} ({})",
+            report.transaction_log.backend,
+            report
+                .transaction_log
+                .ready
+                .as_deref()
+                .unwrap_or("not reported")
+        ),
+    );
+    if let Some(cert) = &report.certificate {
+        let expiry = match cert.not_after {
+            Some(t) if t > now => {
+                let left = t.duration_since(now).as_secs().max(0) as u64;
+                let tone = if left < 14 * 86_400 {
+                    Tone::Warn
+                } else {
+                    Tone::Good
+                };
+                output::paint(
+                    &format!("expires {t} (in {})", crate::clock::human(left)),
+                    tone,
+                    colour,
+                )
+            }
+            Some(t) => output::paint(&format!("EXPIRED at {t}"), Tone::Bad, colour),
+            None => "expiry not known".into(),
+        };
+        field(
+            &mut out,
+            "Certificate",
+            &format!("{}, {expiry}", cert.source),
+        );
+    }
+
+    let mut conditions = Table::new(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
+    for c in &report.conditions {
+        let good = condition_ok(&c.type_, &c.status);
+        conditions.row(vec![
+            c.type_.clone().into(),
+            toned(c.status.clone(), Tone::of(good)),
+            c.reason.clone().into(),
+            c.since.map_or("-".into(), |t| age(t, now)).into(),
+            c.message.clone().into(),
+        ]);
+    }
+    section_table(&mut out, "Conditions", &conditions, colour);
+
+    let mut pods = Table::new(&[
+        "NAME", "ROLE", "VERSION", "READY", "STATUS", "RESTARTS", "NODE", "AGE",
+    ]);
+    for p in &report.pods {
+        pods.row(vec![
+            p.name.clone().into(),
+            p.role.clone().into(),
+            p.version.clone().unwrap_or_else(|| "-".into()).into(),
+            toned(p.ready.clone(), Tone::of(p.is_ready)),
+            p.phase.clone().into(),
+            toned(
+                p.restarts.to_string(),
+                if p.restarts > 0 {
+                    Tone::Warn
+                } else {
+                    Tone::Plain
+                },
+            ),
+            p.node.clone().unwrap_or_else(|| "-".into()).into(),
+            p.started.map_or("-".into(), |t| age(t, now)).into(),
+        ]);
+    }
+    section_table(&mut out, "Pods", &pods, colour);
+
+    let mut volumes = Table::new(&["NAME", "STATUS", "CAPACITY", "USAGE"]);
+    for v in &report.volumes {
+        volumes.row(vec![
+            v.name.clone().into(),
+            toned(v.phase.clone(), Tone::of(v.phase == "Bound")),
+            v.capacity.clone().unwrap_or_else(|| "-".into()).into(),
+            "not reported by the API".into(),
+        ]);
+    }
+    section_table(&mut out, "Volumes", &volumes, colour);
+
+    if let Some(hpa) = &report.autoscaler {
+        out.push_str(&format!(
+            "\nAutoscaler:      min {}, max {}, current {}, desired {}\n",
+            hpa.min.map_or("-".into(), |m| m.to_string()),
+            hpa.max,
+            hpa.current.map_or("-".into(), |m| m.to_string()),
+            hpa.desired
+        ));
+    }
+
+    let mut endpoints = Table::new(&["SOURCE", "ADDRESS"]);
+    for e in &report.endpoints {
+        endpoints.row(vec![e.source.clone().into(), e.address.clone().into()]);
+    }
+    section_table(&mut out, "Endpoints", &endpoints, colour);
+
+    let mut warnings = Table::new(&["LAST SEEN", "REASON", "OBJECT", "COUNT", "MESSAGE"]);
+    for w in &report.warnings {
+        warnings.row(vec![
+            w.last_seen.map_or("-".into(), |t| age(t, now)).into(),
+            toned(w.reason.clone(), Tone::Warn),
+            w.object.clone().into(),
+            w.count.to_string().into(),
+            w.message.clone().into(),
+        ]);
+    }
+    section_table(&mut out, "Recent warnings", &warnings, colour);
+
+    if !report.unavailable.is_empty() {
+        out.push_str("\nNot shown (could not be read):\n");
+        for u in &report.unavailable {
+            out.push_str(&format!("  {u}\n"));
+        }
+    }
+    out
+}
+
+fn render_upgrade(out: &mut String, upgrade: Option<&Progress>, colour: bool) {
+    let Some(u) = upgrade else {
+        return;
+    };
+    let pad = " ".repeat(17);
+    let path = format!(
+        "{} → {}",
+        u.from.as_deref().unwrap_or("?"),
+        u.to.as_deref().unwrap_or("?")
+    );
+    if !u.active {
+        let tone = if u.phase == "Completed" {
+            Tone::Good
+        } else {
+            Tone::Bad
+        };
+        out.push_str(&format!(
+            "{:<17}{} {path}\n",
+            "Last upgrade:",
+            output::paint(&u.phase, tone, colour)
+        ));
+        if let Some(message) = &u.message {
+            out.push_str(&format!("{pad}{message}\n"));
+        }
+        return;
+    }
+    let hop = match (u.hop.as_deref(), u.hop_index) {
+        (Some(hop), Some(i)) => format!(", hop {i} of {} ({hop})", u.hops),
+        _ => String::new(),
+    };
+    let paused = if u.paused { " (paused)" } else { "" };
+    out.push_str(&format!(
+        "{:<17}{}{paused} {path}{hop}\n",
+        "Upgrade:",
+        output::paint(&u.phase, Tone::Warn, colour)
+    ));
+    let done = u.step_index.map_or(0, |k| k - 1);
+    let at = match (&u.step_index, &u.step_id) {
+        (Some(k), Some(id)) => format!("step {k} of {}: {id}", u.steps),
+        _ => format!("before step 1 of {}", u.steps),
+    };
+    out.push_str(&format!("{pad}{} {at}\n", bar(done, u.steps)));
+    if let Some(step) = &u.step {
+        out.push_str(&format!("{pad}{step}\n"));
+    }
+}
+
+/// Whether a condition's status is the healthy one (`Degraded`, `Progressing`, `Upgrading` and
+/// `ReconcilePaused` are healthy when False).
+fn condition_ok(type_: &str, status: &str) -> bool {
+    let healthy_false = matches!(
+        type_,
+        "Degraded" | "Progressing" | "Upgrading" | "ReconcilePaused"
+    );
+    (status == "True") != healthy_false
+}
+
+fn section_table(out: &mut String, title: &str, table: &Table, colour: bool) {
+    out.push_str(&format!("\n{title}:\n"));
+    if table.is_empty() {
+        out.push_str("  none\n");
+    } else {
+        out.push_str(&table.render(colour));
+    }
+}
+
+/// One line of `status` without a name.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRow {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `spec.version`.
+    pub desired: String,
+    /// `status.version.current`.
+    pub running: Option<String>,
+    /// The Ready condition's status.
+    pub ready: Option<String>,
+    /// The phase.
+    pub phase: Option<String>,
+    /// The upgrade's phase and step, when one is under way.
+    pub upgrade: Option<String>,
+    /// Created.
+    pub created: Option<Timestamp>,
+}
+
+async fn list(session: &Session, io: &mut Io) -> Result<()> {
+    let api: Api<BigPeer> = if session.global.all_namespaces {
+        Api::all(session.client.clone())
+    } else {
+        Api::namespaced(session.client.clone(), &session.namespace)
+    };
+    let bigpeers = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list BigPeers", e))?;
+    let rows: Vec<ListRow> = bigpeers
+        .items
+        .iter()
+        .map(|b| ListRow {
+            namespace: b.metadata.namespace.clone().unwrap_or_default(),
+            name: b.metadata.name.clone().unwrap_or_default(),
+            desired: b.spec.version.clone(),
+            running: b
+                .status
+                .as_ref()
+                .and_then(|s| s.version.as_ref())
+                .and_then(|v| v.current.clone()),
+            ready: condition(b, "Ready").map(|c| c.status.clone()),
+            phase: b
+                .status
+                .as_ref()
+                .and_then(|s| s.phase)
+                .map(|p| format!("{p:?}")),
+            upgrade: progress(b)
+                .filter(|p| p.active)
+                .map(|p| match p.step_index {
+                    Some(k) => format!("{} step {k}/{}", p.phase, p.steps),
+                    None => p.phase,
+                }),
+            created: b.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        })
+        .collect();
+    if let Some(text) = output::structured(session.global.output, &rows)? {
+        return io.print(&text);
+    }
+    if rows.is_empty() {
+        io.note(&format!(
+            "No BigPeers found in {}.",
+            if session.global.all_namespaces {
+                "any namespace".to_string()
+            } else {
+                format!("namespace {}", session.namespace)
+            }
+        ));
+        return Ok(());
+    }
+    let now = io.clock.now();
+    let mut table = Table::new(&[
+        "NAMESPACE",
+        "NAME",
+        "VERSION",
+        "RUNNING",
+        "READY",
+        "PHASE",
+        "UPGRADE",
+        "AGE",
+    ]);
+    for r in &rows {
+        let ready = r.ready.clone().unwrap_or_else(|| "-".into());
+        let cells: Vec<Cell> = vec![
+            r.namespace.clone().into(),
+            r.name.clone().into(),
+            r.desired.clone().into(),
+            r.running.clone().unwrap_or_else(|| "-".into()).into(),
+            toned(ready.clone(), Tone::of(ready == "True")),
+            r.phase.clone().unwrap_or_else(|| "-".into()).into(),
+            r.upgrade.clone().unwrap_or_else(|| "-".into()).into(),
+            r.created.map_or("-".into(), |t| age(t, now)).into(),
+        ];
+        table.row(cells);
+    }
+    let text = table.render(io.colour);
+    io.print(&text)
+}
