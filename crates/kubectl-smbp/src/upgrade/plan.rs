@@ -130,10 +130,15 @@ pub async fn build(
 ) -> Result<Plan> {
     let name = bigpeer.metadata.name.clone().unwrap_or_default();
     let status = bigpeer.status.clone().unwrap_or_default();
-    let from = status
-        .version
+    // An upgrade under way ends on its target; a new one starts from there.
+    let in_flight = status
+        .upgrade
         .as_ref()
-        .and_then(|v| v.current.clone())
+        .filter(|u| u.phase.is_some_and(|p| !p.is_terminal()))
+        .and_then(|u| u.to.clone());
+    let from = in_flight
+        .clone()
+        .or_else(|| status.version.as_ref().and_then(|v| v.current.clone()))
         .ok_or_else(|| {
             Error::ChecksFailed(format!(
                 "BigPeer {}/{name} has no running version yet (status.version.current): nothing to upgrade from until its first rollout completes",
@@ -160,7 +165,8 @@ pub async fn build(
         .map(|p| p.hops.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let upgrade_status = status.upgrade.clone();
-    let attempt = upgrade_status.as_ref().map_or(0, |u| u.finished_upgrades);
+    let attempt = upgrade_status.as_ref().map_or(0, |u| u.finished_upgrades)
+        + u32::from(in_flight.is_some());
     let names = Names::new(&name);
     let hops = hop_names
         .iter()
@@ -321,7 +327,7 @@ fn notes(bigpeer: &BigPeer, name: &str) -> Vec<String> {
         .filter(|(p, _)| !p.is_terminal());
     if let Some((phase, to)) = active {
         notes.push(format!(
-            "an upgrade to {} is under way ({}): a new version starts when it ends",
+            "an upgrade to {} is under way ({}): this plan starts when it ends, from its target",
             to.unwrap_or_default(),
             phase.as_str()
         ));
