@@ -74,6 +74,8 @@ pub enum Command {
     /// Plan and control version upgrades.
     #[command(subcommand)]
     Upgrade(UpgradeCommand),
+    /// Write a support bundle (tar.gz) with secrets redacted.
+    MustGather(MustGatherArgs),
 }
 
 /// `status`.
@@ -155,4 +157,22 @@ pub enum UpgradeCommand {
         #[command(flatten)]
         confirm: Confirm,
     },
+}
+
+/// `must-gather`.
+#[derive(Debug, Args)]
+pub struct MustGatherArgs {
+    /// How far back logs and Events go (Go duration: 30m, 6h, 2h30m).
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub since: String,
+    /// Log lines kept per container.
+    #[arg(long, default_value_t = 1000)]
+    pub tail: i64,
+    /// Replace namespace and object names by stable hashes.
+    #[arg(long)]
+    pub redact_names: bool,
+    /// Where to write the bundle (default: smbp-must-gather-<UTC time>.tar.gz); never
+    /// overwritten.
+    #[arg(long, short = 'f', value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }

@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod clock;
 pub mod error;
+pub mod events;
+pub mod must_gather;
 pub mod output;
 pub mod session;
 pub mod status;
@@ -24,5 +26,6 @@ pub async fn run(cli: Cli, io: &mut Io) -> Result<()> {
         Command::Status(args) => status::run(&session, io, args.name.as_deref(), args.events).await,
         Command::Version => version::run(&session, io).await,
         Command::Upgrade(command) => upgrade::run(&session, io, command).await,
+        Command::MustGather(args) => must_gather::run(&session, io, &args).await,
     }
 }

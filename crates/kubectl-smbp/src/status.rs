@@ -6,11 +6,12 @@
 
 use crate::clock::age;
 use crate::error::{Error, Result, is_not_found};
+use crate::events::EventInfo;
 use crate::output::{self, Cell, Table, Tone, toned};
 use crate::session::{Io, Session};
 use jiff::Timestamp;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 use smbp_api::v1alpha1::BigPeer;
@@ -258,14 +259,9 @@ pub async fn gather(session: &Session, name: &str, events: usize) -> Result<Repo
     )
     .await
     .flatten();
-    let all_events: Vec<Event> = section(
-        &mut unavailable,
-        "events",
-        Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()),
-    )
-    .await
-    .map(|l| l.items)
-    .unwrap_or_default();
+    let all_events = section(&mut unavailable, "events", crate::events::list(client, ns))
+        .await
+        .unwrap_or_default();
     let certificate = certificate(session, &bigpeer, &names, &mut unavailable).await;
 
     let claim_prefix = format!("data-{}-", names.store());
@@ -457,32 +453,18 @@ async fn certificate(
 }
 
 /// The BigPeer's and its children's Warning Events, newest first, at most `limit`.
-fn warnings(events: &[Event], name: &str, limit: usize) -> Vec<EventRow> {
+fn warnings(events: &[EventInfo], name: &str, limit: usize) -> Vec<EventRow> {
     let prefix = format!("{name}-");
     let mut rows: Vec<EventRow> = events
         .iter()
-        .filter(|e| e.type_.as_deref() == Some("Warning"))
-        .filter(|e| {
-            e.involved_object
-                .name
-                .as_deref()
-                .is_some_and(|n| n == name || n.starts_with(&prefix))
-        })
+        .filter(|e| e.type_ == "Warning")
+        .filter(|e| e.object == name || e.object.starts_with(&prefix))
         .map(|e| EventRow {
-            last_seen: e
-                .last_timestamp
-                .as_ref()
-                .map(|t| t.0)
-                .or_else(|| e.event_time.as_ref().map(|t| t.0))
-                .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0)),
-            reason: e.reason.clone().unwrap_or_default(),
-            object: format!(
-                "{}/{}",
-                e.involved_object.kind.as_deref().unwrap_or_default(),
-                e.involved_object.name.as_deref().unwrap_or_default()
-            ),
-            count: e.count.unwrap_or(1),
-            message: e.message.clone().unwrap_or_default(),
+            last_seen: e.last_seen,
+            reason: e.reason.clone(),
+            object: format!("{}/{}", e.kind, e.object),
+            count: e.count,
+            message: e.message.clone(),
         })
         .collect();
     rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.reason.cmp(&b.reason)));

@@ -165,8 +165,8 @@ pub async fn build(
         .map(|p| p.hops.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let upgrade_status = status.upgrade.clone();
-    let attempt = upgrade_status.as_ref().map_or(0, |u| u.finished_upgrades)
-        + u32::from(in_flight.is_some());
+    let attempt =
+        upgrade_status.as_ref().map_or(0, |u| u.finished_upgrades) + u32::from(in_flight.is_some());
     let names = Names::new(&name);
     let hops = hop_names
         .iter()
