@@ -74,6 +74,8 @@ pub enum Command {
     /// Plan and control version upgrades.
     #[command(subcommand)]
     Upgrade(UpgradeCommand),
+    /// Check what commonly breaks a BigPeer and say what to do, with runbook links.
+    Diagnose(NameArg),
     /// Write a support bundle (tar.gz) with secrets redacted.
     MustGather(MustGatherArgs),
 }
@@ -86,6 +88,13 @@ pub struct StatusArgs {
     /// How many recent Warning Events to show.
     #[arg(long, default_value_t = 10)]
     pub events: usize,
+}
+
+/// A BigPeer's name.
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The BigPeer.
+    pub name: String,
 }
 
 /// Flags of every upgrade control.

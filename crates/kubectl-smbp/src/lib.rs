@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod diagnose;
 pub mod error;
 pub mod events;
 pub mod must_gather;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli, io: &mut Io) -> Result<()> {
         Command::Status(args) => status::run(&session, io, args.name.as_deref(), args.events).await,
         Command::Version => version::run(&session, io).await,
         Command::Upgrade(command) => upgrade::run(&session, io, command).await,
+        Command::Diagnose(args) => diagnose::run(&session, io, &args.name).await,
         Command::MustGather(args) => must_gather::run(&session, io, &args).await,
     }
 }

@@ -155,7 +155,8 @@ async fn operator(session: &Session) -> Component {
     }
 }
 
-async fn crd(session: &Session) -> Component {
+/// The installed BigPeer CRD and whether it serves the plugin's API version.
+pub async fn crd(session: &Session) -> Component {
     let api: Api<CustomResourceDefinition> = Api::all(session.client.clone());
     let installed = match api.get("bigpeers.smbp.dev").await {
         Ok(crd) => crd,

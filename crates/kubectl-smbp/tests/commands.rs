@@ -261,3 +261,136 @@ async fn version_reports_the_crd_and_the_operator_deployment_and_their_compatibi
         "{parsed:#}"
     );
 }
+
+/// The operator's Deployment (running a stand-in image) and a held Lease, as the chart installs
+/// them, for the checks that look for the operator.
+async fn operator_objects(env: &Env) {
+    env.namespace("smbp-system").await;
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "smbp-operator", "labels": {"app.kubernetes.io/version": env!("CARGO_PKG_VERSION")}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "smbp-operator"}},
+                 "template": {"metadata": {"labels": {"app.kubernetes.io/name": "smbp-operator"}},
+                              "spec": {"serviceAccountName": "smbp-operator",
+                                       "containers": [{"name": "operator", "image": "registry.smbp.dev/smbp/smbp-operator:x"}]}}}
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(env.sim.client(), "smbp-system")
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    let lease: Lease = serde_json::from_value(json!({
+        "metadata": {"name": "smbp-operator"},
+        "spec": {"holderIdentity": "smbp-operator-abc", "leaseDurationSeconds": 3600,
+                 "renewTime": env.sim.now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()}
+    }))
+    .unwrap();
+    Api::<Lease>::namespaced(env.sim.client(), "smbp-system")
+        .create(&PostParams::default(), &lease)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnose_passes_a_healthy_bigpeer_and_names_what_breaks_others_with_runbooks() {
+    let env = running("1.5.0").await;
+    operator_objects(&env).await;
+    let healthy = support::eventually(
+        "the operator Deployment to be ready",
+        support::WAIT,
+        || async {
+            let outcome = plugin::run(&env.sim, &["-n", NS, "diagnose", NAME]).await;
+            (outcome.code == 0).then_some(outcome)
+        },
+    )
+    .await;
+    for (check, result, detail) in [
+        ("CRD", "ok", ""),
+        ("operator", "ok", ""),
+        ("leader", "ok", "smbp-operator-abc holds the Lease"),
+        (
+            "operator RBAC",
+            "skipped",
+            "SubjectAccessReview is not served by this cluster",
+        ),
+        ("Ready", "ok", ""),
+        ("volumes", "ok", "3 store volume(s), all Bound"),
+    ] {
+        assert!(
+            finding(&healthy.out, check, result) && healthy.out.contains(detail),
+            "{check} {result} {detail:?} missing:\n{}",
+            healthy.out
+        );
+    }
+    // No admission webhook is installed here: a warning, with its runbook.
+    assert!(finding(&healthy.out, "webhook", "WARN"), "{}", healthy.out);
+    assert!(
+        healthy.out.contains("docs/runbooks.md#diagnose-webhook"),
+        "{}",
+        healthy.out
+    );
+
+    // An Issuer that does not exist, and a StorageClass that does not exist.
+    let mut orphan = spec("1.5.0");
+    orphan["tls"] = json!({"certManager": {"issuerRef": {"name": "missing"}}});
+    env.create_bigpeer(NS, "orphan", orphan).await;
+    let mut unbound = spec("1.5.0");
+    unbound["store"]["storage"]["storageClassName"] = json!("no-such-class");
+    env.create_bigpeer(NS, "unbound", unbound).await;
+    let orphaned = support::eventually(
+        "the missing issuer to be reported",
+        support::WAIT,
+        || async {
+            let outcome = plugin::run(&env.sim, &["-n", NS, "diagnose", "orphan"]).await;
+            outcome
+                .out
+                .contains("Issuer fleet/missing does not exist")
+                .then_some(outcome)
+        },
+    )
+    .await;
+    assert_eq!(orphaned.code, 6, "{orphaned:?}");
+    assert!(finding(&orphaned.out, "issuer", "FAIL"), "{}", orphaned.out);
+    assert!(
+        orphaned.out.contains("#diagnose-references"),
+        "{}",
+        orphaned.out
+    );
+    assert!(
+        orphaned.err.contains("check(s) failed: "),
+        "{}",
+        orphaned.err
+    );
+    let pending = support::eventually("pending volumes to be reported", support::WAIT, || async {
+        let outcome = plugin::run(&env.sim, &["-n", NS, "diagnose", "unbound", "-o", "json"]).await;
+        let parsed: Value = serde_json::from_str(&outcome.out).ok()?;
+        let volumes = parsed["findings"]
+            .as_array()?
+            .iter()
+            .find(|f| f["check"] == "volumes")?
+            .clone();
+        (volumes["outcome"] == "Fail").then_some(volumes)
+    })
+    .await;
+    assert!(
+        pending["detail"]
+            .as_str()
+            .unwrap()
+            .contains("data-unbound-store-0"),
+        "{pending:#}"
+    );
+    assert!(
+        pending["runbook"]
+            .as_str()
+            .unwrap()
+            .ends_with("#diagnose-volumes"),
+        "{pending:#}"
+    );
+}
+
+/// Whether the diagnose table has the row `check` with `result`.
+fn finding(out: &str, check: &str, result: &str) -> bool {
+    out.lines().any(|l| {
+        l.strip_prefix(check)
+            .is_some_and(|rest| rest.starts_with("   ") && rest.trim_start().starts_with(result))
+    })
+}
