@@ -290,3 +290,40 @@ async fn a_plan_through_a_required_stop_with_failing_checks_matches_its_golden_t
     golden("plan.txt", &plan.out);
     sim.shutdown().await;
 }
+
+/// docs/kubectl-plugin.md shows the golden outputs as they are.
+#[test]
+fn the_guide_shows_the_golden_outputs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let guide = std::fs::read_to_string(root.join("docs/kubectl-plugin.md")).unwrap();
+    for name in ["status.txt", "plan.txt"] {
+        let golden =
+            std::fs::read_to_string(root.join("crates/kubectl-smbp/tests/golden").join(name))
+                .unwrap();
+        assert!(
+            guide.contains(&golden),
+            "docs/kubectl-plugin.md does not show tests/golden/{name}"
+        );
+    }
+}
+
+/// The krew manifest offers every platform, Apple silicon included, each with its binary.
+#[test]
+fn the_krew_manifest_offers_every_platform() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest = std::fs::read_to_string(root.join("plugins/krew/smbp.yaml")).unwrap();
+    for platform in [
+        "linux_amd64",
+        "linux_arm64",
+        "darwin_amd64",
+        "darwin_arm64",
+        "windows_amd64",
+    ] {
+        assert!(
+            manifest.contains(&format!("kubectl-smbp_{platform}.")),
+            "{platform} missing"
+        );
+    }
+    assert_eq!(manifest.matches("{{ addURIAndSha \"").count(), 5);
+    assert_eq!(manifest.matches("bin: kubectl-smbp").count(), 5);
+}
