@@ -327,3 +327,66 @@ fn the_krew_manifest_offers_every_platform() {
     assert_eq!(manifest.matches("{{ addURIAndSha \"").count(), 5);
     assert_eq!(manifest.matches("bin: kubectl-smbp").count(), 5);
 }
+
+/// The built binary, run as kubectl runs a plugin (`kubectl smbp ...` finds `kubectl-smbp` on
+/// the PATH) when kubectl is installed, and directly otherwise: no colour off a terminal, and the
+/// documented exit codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_works_as_a_kubectl_plugin_with_its_exit_codes() {
+    let sim = cluster().await;
+    upgrading_bigpeer(&sim).await;
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-smbp"));
+    let kubeconfig = sim.kubeconfig_path().display().to_string();
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let kubectl = std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok();
+    let run = |args: &[&str]| {
+        let mut command = if kubectl {
+            let mut c = std::process::Command::new("kubectl");
+            c.arg("smbp");
+            c
+        } else {
+            std::process::Command::new(&binary)
+        };
+        command
+            .args(["--kubeconfig", &kubeconfig])
+            .args(args)
+            .env("PATH", &path)
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        let output = command.output().expect("the plugin runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let args = ["-n", NS, "status", "edge"];
+    let (code, out, err) = tokio::task::block_in_place(|| run(&args));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("Name:            edge\n") && !out.contains('\x1b'),
+        "{out}"
+    );
+    let args = ["-n", NS, "upgrade", "pause", "edge"];
+    let (code, _, err) = tokio::task::block_in_place(|| run(&args));
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("error: standard input is not a terminal"),
+        "{err}"
+    );
+    let args = ["-n", NS, "status", "nope"];
+    let (code, _, err) = tokio::task::block_in_place(|| run(&args));
+    assert_eq!(code, 3, "{err}");
+    let args = ["-n", NS, "status", "edge", "-o", "xml"];
+    let (code, _, err) = tokio::task::block_in_place(|| run(&args));
+    assert_eq!(code, 2, "{err}");
+    sim.shutdown().await;
+}

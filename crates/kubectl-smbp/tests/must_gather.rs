@@ -104,15 +104,13 @@ async fn gather(
     let dir = std::env::temp_dir().join(format!("smbp-mg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("bundle-{}.tar.gz", uuid_like()));
-    let mut args = vec![
-        "-n",
-        NS,
-        "must-gather",
-        "--since",
-        "1h",
-        "-f",
-        file.to_str().unwrap(),
-    ];
+    let scope = if extra.contains(&"-A") {
+        vec![]
+    } else {
+        vec!["-n", NS]
+    };
+    let mut args = scope;
+    args.extend(["must-gather", "--since", "1h", "-f", file.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let outcome = plugin::run_at(kubeconfig, &args, None, env.sim.now()).await;
     assert_eq!(outcome.code, 0, "{outcome:?}");
@@ -251,8 +249,15 @@ async fn no_planted_secret_reaches_the_bundle_while_every_child_and_event_does()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redact_names_hashes_namespaces_and_bigpeer_names_everywhere() {
     let env = planted().await;
-    let (_, files, manifest) = gather(env.sim.kubeconfig_path(), &env, &["--redact-names"]).await;
+    let (_, files, manifest) =
+        gather(env.sim.kubeconfig_path(), &env, &["-A", "--redact-names"]).await;
     assert_eq!(manifest["redactedNames"], true);
+    // -A: every namespace with a BigPeer (one here), its name hashed.
+    assert_eq!(
+        manifest["scope"].as_array().map(Vec::len),
+        Some(1),
+        "{manifest:#}"
+    );
     for (path, text) in &files {
         for name in [NS, NAME] {
             let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
