@@ -7,6 +7,7 @@ mod plugin;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use smbp_sim::ThirdPartyCrds;
@@ -288,6 +289,22 @@ async fn operator_objects(env: &Env) {
         .create(&PostParams::default(), &lease)
         .await
         .unwrap();
+    // The operator may do anything in fleet (as the chart's Role with watchNamespaces: [fleet]).
+    let role: Role = serde_json::from_value(json!({"metadata": {"name": "smbp-operator"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}))
+    .unwrap();
+    Api::<Role>::namespaced(env.sim.client(), NS)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({"metadata": {"name": "smbp-operator"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "smbp-operator"},
+        "subjects": [{"kind": "ServiceAccount", "name": "smbp-operator", "namespace": "smbp-system"}]}))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(env.sim.client(), NS)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,8 +326,8 @@ async fn diagnose_passes_a_healthy_bigpeer_and_names_what_breaks_others_with_run
         ("leader", "ok", "smbp-operator-abc holds the Lease"),
         (
             "operator RBAC",
-            "skipped",
-            "SubjectAccessReview is not served by this cluster",
+            "ok",
+            "system:serviceaccount:smbp-system:smbp-operator may do what it needs in fleet",
         ),
         ("Ready", "ok", ""),
         ("volumes", "ok", "3 store volume(s), all Bound"),
@@ -321,6 +338,27 @@ async fn diagnose_passes_a_healthy_bigpeer_and_names_what_breaks_others_with_run
             healthy.out
         );
     }
+    // The operator's rights stop at its namespaces: a BigPeer elsewhere fails the RBAC check.
+    env.namespace("elsewhere").await;
+    env.create_bigpeer("elsewhere", NAME, spec("1.5.0")).await;
+    let elsewhere = plugin::expect(&env.sim, 6, &["-n", "elsewhere", "diagnose", NAME]).await;
+    assert!(
+        finding(&elsewhere.out, "operator RBAC", "FAIL"),
+        "{}",
+        elsewhere.out
+    );
+    assert!(
+        elsewhere
+            .out
+            .contains("may not: watch bigpeers, patch bigpeers/status, patch statefulsets"),
+        "{}",
+        elsewhere.out
+    );
+    assert!(
+        elsewhere.out.contains("#diagnose-operator-rbac"),
+        "{}",
+        elsewhere.out
+    );
     // No admission webhook is installed here: a warning, with its runbook.
     assert!(finding(&healthy.out, "webhook", "WARN"), "{}", healthy.out);
     assert!(

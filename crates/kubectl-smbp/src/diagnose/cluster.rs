@@ -309,7 +309,7 @@ async fn rbac(session: &Session, deployment: Option<&Deployment>) -> Finding {
     let mut denied = Vec::new();
     for (group, resource, subresource, verb) in OPERATOR_NEEDS {
         let review: SubjectAccessReview = match serde_json::from_value(json!({
-            "spec": {"user": user, "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{}", session.global.operator_namespace)],
+            "spec": {"user": user, "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{}", session.global.operator_namespace), "system:authenticated"],
                      "resourceAttributes": {"namespace": session.namespace, "group": group, "resource": resource,
                                             "subresource": subresource, "verb": verb}}
         })) {
