@@ -330,7 +330,8 @@ pub async fn section<T>(
     }
 }
 
-fn pod_rows(pods: &[Pod]) -> Vec<PodRow> {
+/// One row per pod, store first, by name.
+pub fn pod_rows(pods: &[Pod]) -> Vec<PodRow> {
     let mut rows: Vec<PodRow> = pods
         .iter()
         .map(|pod| {
@@ -593,28 +594,7 @@ pub fn render(report: &Report, now: Timestamp, colour: bool) -> String {
     }
     section_table(&mut out, "Conditions", &conditions, colour);
 
-    let mut pods = Table::new(&[
-        "NAME", "ROLE", "VERSION", "READY", "STATUS", "RESTARTS", "NODE", "AGE",
-    ]);
-    for p in &report.pods {
-        pods.row(vec![
-            p.name.clone().into(),
-            p.role.clone().into(),
-            p.version.clone().unwrap_or_else(|| "-".into()).into(),
-            toned(p.ready.clone(), Tone::of(p.is_ready)),
-            p.phase.clone().into(),
-            toned(
-                p.restarts.to_string(),
-                if p.restarts > 0 {
-                    Tone::Warn
-                } else {
-                    Tone::Plain
-                },
-            ),
-            p.node.clone().unwrap_or_else(|| "-".into()).into(),
-            p.started.map_or("-".into(), |t| age(t, now)).into(),
-        ]);
-    }
+    let pods = pods_table(&report.pods, now);
     section_table(&mut out, "Pods", &pods, colour);
 
     let mut volumes = Table::new(&["NAME", "STATUS", "CAPACITY", "USAGE"]);
@@ -663,6 +643,33 @@ pub fn render(report: &Report, now: Timestamp, colour: bool) -> String {
         }
     }
     out
+}
+
+/// The pods as a table, ages measured at `now`.
+pub fn pods_table(rows: &[PodRow], now: Timestamp) -> Table {
+    let mut pods = Table::new(&[
+        "NAME", "ROLE", "VERSION", "READY", "STATUS", "RESTARTS", "NODE", "AGE",
+    ]);
+    for p in rows {
+        pods.row(vec![
+            p.name.clone().into(),
+            p.role.clone().into(),
+            p.version.clone().unwrap_or_else(|| "-".into()).into(),
+            toned(p.ready.clone(), Tone::of(p.is_ready)),
+            p.phase.clone().into(),
+            toned(
+                p.restarts.to_string(),
+                if p.restarts > 0 {
+                    Tone::Warn
+                } else {
+                    Tone::Plain
+                },
+            ),
+            p.node.clone().unwrap_or_else(|| "-".into()).into(),
+            p.started.map_or("-".into(), |t| age(t, now)).into(),
+        ]);
+    }
+    pods
 }
 
 fn render_upgrade(out: &mut String, upgrade: Option<&Progress>, colour: bool) {

@@ -42,16 +42,21 @@ pub struct Component {
     pub compatible: bool,
 }
 
-/// Runs `version`.
-pub async fn run(session: &Session, io: &mut Io) -> Result<()> {
+/// The plugin's, the operator's and the CRD's versions and their compatibility.
+pub async fn report(session: &Session) -> Versions {
     let operator = operator(session).await;
     let crd = crd(session).await;
-    let report = Versions {
+    Versions {
         plugin: PLUGIN_VERSION.to_string(),
         compatible: operator.compatible && crd.compatible,
         operator,
         crd,
-    };
+    }
+}
+
+/// Runs `version`.
+pub async fn run(session: &Session, io: &mut Io) -> Result<()> {
+    let report = report(session).await;
     match output::structured(session.global.output, &report)? {
         Some(text) => io.print(&text)?,
         None => {

@@ -229,6 +229,16 @@ async fn no_planted_secret_reaches_the_bundle_while_every_child_and_event_does()
             .any(|(what, why)| what.starts_with("operator Deployment") && why == "not found"),
         "{missing:#?}"
     );
+    let pods = &files[&format!("namespaces/{NS}/pods.txt")];
+    assert!(
+        pods.starts_with("NAME ") && pods.contains("edge-store-2                 store   1.5.0"),
+        "{pods}"
+    );
+    let versions = &files["versions.yaml"];
+    assert!(
+        versions.contains("plugin: ") && versions.contains("compatible: false"),
+        "{versions}"
+    );
     for file in [
         "cluster/nodes.yaml",
         "cluster/crds.yaml",

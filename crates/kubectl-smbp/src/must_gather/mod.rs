@@ -61,6 +61,7 @@ secret-looking annotations, private keys, tokens and URL credentials: <redacted>
     let mut bundle = Bundle::new(&root, manifest, args.redact_names);
     let gather = Gather {
         session,
+        now,
         since_seconds: since.as_secs().max(1) as i64,
         cutoff: now - jiff::SignedDuration::try_from(since).unwrap_or_default(),
         tail: args.tail,
@@ -114,6 +115,7 @@ fn reason(error: &kube::Error) -> String {
 
 struct Gather<'a> {
     session: &'a Session,
+    now: jiff::Timestamp,
     since_seconds: i64,
     cutoff: jiff::Timestamp,
     tail: i64,
@@ -152,8 +154,7 @@ impl Gather<'_> {
         }
         self.secrets(bundle, ns, &dir).await;
         self.events(bundle, ns, &dir).await;
-        self.logs(bundle, ns, CHILDREN, &format!("{dir}/logs"))
-            .await;
+        self.logs(bundle, ns, CHILDREN, &dir).await;
     }
 
     /// Every object of `resource` in `ns` with the BigPeer children's label, one YAML file each.
@@ -218,17 +219,20 @@ impl Gather<'_> {
         }
     }
 
-    /// A log tail of every container of the pods selected by `selector` in `ns`, and of the
-    /// previous container of those that restarted.
+    /// A summary of the pods selected by `selector` in `ns` (`<dir>/pods.txt`), and a log tail
+    /// of each of their containers, and of the previous container of those that restarted
+    /// (`<dir>/logs/`).
     async fn logs(&self, bundle: &mut Bundle, ns: &str, selector: &str, dir: &str) {
         let api: Api<Pod> = Api::namespaced(self.session.client.clone(), ns);
         let pods = match api.list(&ListParams::default().labels(selector)).await {
             Ok(list) => list.items,
             Err(e) => {
-                bundle.missing(format!("pod logs in {ns}"), reason(&e));
+                bundle.missing(format!("pods (summary and logs) in {ns}"), reason(&e));
                 return;
             }
         };
+        let summary = crate::status::pods_table(&crate::status::pod_rows(&pods), self.now);
+        bundle.text(&format!("{dir}/pods.txt"), &summary.render(false));
         for pod in pods {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let statuses = pod
@@ -252,7 +256,7 @@ impl Gather<'_> {
                         ..LogParams::default()
                     };
                     let file = format!(
-                        "{dir}/{name}/{}{}.log",
+                        "{dir}/logs/{name}/{}{}.log",
                         status.name,
                         if previous { ".previous" } else { "" }
                     );
@@ -329,8 +333,7 @@ impl Gather<'_> {
             Err(e) => bundle.missing(format!("operator pods in {ns}"), reason(&e)),
         }
         self.metrics(bundle, ns, dir).await;
-        self.logs(bundle, ns, OPERATOR, &format!("{dir}/logs"))
-            .await;
+        self.logs(bundle, ns, OPERATOR, dir).await;
     }
 
     fn one<T: serde::Serialize>(
@@ -408,6 +411,11 @@ impl Gather<'_> {
             })
             .collect();
         bundle.yaml("catalogue.yaml", Value::Array(releases));
+        let versions = crate::version::report(self.session).await;
+        bundle.yaml(
+            "versions.yaml",
+            serde_json::to_value(versions).unwrap_or_default(),
+        );
     }
 }
 
