@@ -75,7 +75,11 @@ async fn start(env: &Env, to: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_asks_first_names_a_conflicting_manager_and_pause_holds_the_partition() {
     // Each store step holds 20 simulated seconds (2 s real), so the pause lands mid-store.
-    let env = running("1.5.0", json!({"minReadySeconds": 20, "podReadyTimeout": "2m"})).await;
+    let env = running(
+        "1.5.0",
+        json!({"minReadySeconds": 20, "podReadyTimeout": "2m"}),
+    )
+    .await;
     let args = ["-n", NS, "upgrade", "start", NAME, "--to", "1.5.1"];
 
     let no_terminal = plugin::expect(&env.sim, 5, &args).await;
