@@ -34,16 +34,27 @@ pub async fn start(
     let bigpeer = super::bigpeer(session, name).await?;
     let target = Version::parse(to)
         .map_err(|e| Error::Usage(format!("--to {to:?} is not a version ({e})")))?;
-    let running = running(&bigpeer);
-    let route = match running.as_deref().map(Version::parse) {
-        Some(Ok(from)) => catalogue::builtin()
-            .upgrade_path(&from, &target)
-            .map_err(|e| Error::ChecksFailed(format!("spec.version {to} is refused: {e}")))?
-            .to_string(),
-        _ => catalogue::builtin()
-            .installable(&target)
-            .map(|_| format!("install {to}"))
-            .map_err(|e| Error::ChecksFailed(format!("spec.version {to} is refused: {e}")))?,
+    // The checks the admission webhook and the reconciler run, on the spec as it would be.
+    let mut spec = bigpeer.spec.clone();
+    spec.version = target.to_string();
+    let running = running(&bigpeer).and_then(|v| Version::parse(&v).ok());
+    let report = smbp_core::validation::validate(name, &spec, running.as_ref());
+    if !report.is_valid() {
+        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
+        return Err(Error::ChecksFailed(format!(
+            "spec.version {to} would be refused: {}",
+            errors.join("; ")
+        )));
+    }
+    for warning in report.warnings() {
+        io.note(&format!("warning: {warning}"));
+    }
+    let route = match &running {
+        Some(from) => catalogue::builtin()
+            .upgrade_path(from, &target)
+            .map(|path| path.to_string())
+            .unwrap_or_default(),
+        None => format!("install {to}"),
     };
     if bigpeer.spec.version == to {
         io.print(&format!(
