@@ -40,6 +40,7 @@ COMBINATIONS=(
   "default|"
   "watch-namespaces|--set watchNamespaces={team-a,team-b} --set strimziNamespaces={kafka}"
   "cert-manager|--set webhook.certificates=cert-manager"
+  "olm|--set webhook.certificates=olm --set watchNamespaces={olm-target-namespace}"
   "cert-manager-issuer|--set webhook.certificates=cert-manager --set webhook.certManager.issuerRef.name=ca --set webhook.certManager.issuerRef.kind=ClusterIssuer"
   "monitoring|--set monitoring.serviceMonitor.enabled=true --set monitoring.prometheusRule.enabled=true --set monitoring.dashboard.enabled=true"
   "air-gapped|--set global.imageRegistry=mirror.example.com/smbp --set image.digest=sha256:0000000000000000000000000000000000000000000000000000000000000000 --set imagePullSecrets[0].name=mirror --set runbookBaseUrl=https://wiki.example.com/smbp/runbooks"

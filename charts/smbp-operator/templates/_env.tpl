@@ -31,7 +31,7 @@
 - name: SMBP_LEASE_RETRY_PERIOD
   value: {{ .Values.leaderElection.retryPeriod | quote }}
 - name: SMBP_WEBHOOK_CERT_SOURCE
-  value: {{ if not .Values.webhook.enabled }}none{{ else if include "smbp.certManager" . }}files{{ else }}self-managed{{ end }}
+  value: {{ if not .Values.webhook.enabled }}none{{ else if include "smbp.selfManaged" . }}self-managed{{ else }}files{{ end }}
 - name: SMBP_WEBHOOK_ADDRESS
   value: "0.0.0.0:9443"
 - name: SMBP_WEBHOOK_CERT_DIR

@@ -409,10 +409,12 @@ fn found_condition(type_: &'static str, found: &Found, what: &str) -> Option<Con
             false,
             &format!("{}NotInstalled", api.product().replace([' ', '-'], "")),
             format!(
-                "{what} needs {} ({}/{}), which is not installed in the cluster; install it, or change the spec",
+                "{what} needs {} ({}/{}; releases {}), which the cluster does not serve; install or \
+                 upgrade it, or change the spec",
                 api.product(),
                 api.group_version().0,
-                api.group_version().1
+                api.group_version().1,
+                api.serving_releases()
             ),
         )),
         Found::Missing(message) => Some(cond(

@@ -127,3 +127,41 @@ pub async fn ca_bundle(sim: &SimHandle) -> Option<String> {
         .filter(|b| !b.is_empty())
         .map(str::to_string)
 }
+
+/// Asserts that the operator (its User-Agent) made at least `least` kinds of resource request
+/// on `sim`, each allowed by a rule of `rules` (by resource and verb; accounting records neither
+/// the API group nor the object's name).
+pub fn assert_allowed(sim: &SimHandle, rules: &[(Vec<String>, Vec<String>)], least: usize) {
+    let agent = smbp_operator::client::USER_AGENT;
+    let requests = sim.requests().snapshot();
+    let made: Vec<_> = requests
+        .keys()
+        .filter(|k| k.user_agent == agent && !k.resource.starts_with('/'))
+        .collect();
+    assert!(made.len() >= least, "only {} kinds of request", made.len());
+    let missing: Vec<String> = made
+        .iter()
+        .filter(|k| {
+            !rules.iter().any(|(resources, verbs)| {
+                resources.contains(&k.resource) && verbs.contains(&k.verb)
+            })
+        })
+        .map(|k| format!("{} {}", k.verb, k.resource))
+        .collect();
+    assert!(missing.is_empty(), "the rules do not allow: {missing:?}");
+}
+
+/// The `(resources, verbs)` of each RBAC rule.
+pub fn rule_pairs(rules: impl IntoIterator<Item = Value>) -> Vec<(Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    rules
+        .into_iter()
+        .map(|rule| (strings(&rule["resources"]), strings(&rule["verbs"])))
+        .collect()
+}

@@ -159,6 +159,13 @@ pub fn validate(
         let content = without_type_and_metadata(object);
         structural::walk(&content, schema, "", &mut causes);
         listtype::duplicates(&content, schema, "", &mut causes);
+        // kube-apiserver validates the whole object: a root `required: [metadata, …]` (OLM's
+        // CRDs have one) is met by the fields set aside above.
+        causes.retain(|c| {
+            !(c.reason == "FieldValueRequired"
+                && ["apiVersion", "kind", "metadata"].contains(&c.field.as_str())
+                && object.get(&c.field).is_some())
+        });
         causes
     };
     if !cel::present(schema, cache_key) {
@@ -225,6 +232,16 @@ mod tests {
             "nested": {"type": "object", "default": {}, "properties": {"level": {"type": "integer", "default": 3}}},
             "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
         }}}})
+    }
+
+    #[test]
+    fn a_root_requirement_of_metadata_is_met_by_the_objects_metadata() {
+        let schema = json!({"type": "object", "required": ["metadata", "spec"],
+            "properties": {"spec": {"type": "object"}}});
+        let object = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"}});
+        let causes = validate(&object, None, &schema, "root-required", false);
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["spec"]);
     }
 
     #[test]
