@@ -8,7 +8,6 @@
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result, is_not_found};
 use crate::events;
-use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
@@ -16,10 +15,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 use smbp_api::v1alpha1::{BigPeer, UpgradeStatus};
-use smbp_core::build::{
-    COMPONENT_LABEL, INSTANCE_LABEL, NAME_LABEL, Names, OptionalApi, VERSION_LABEL,
-};
-use smbp_core::upgrade::{Decision, JobFacts, PodFacts, RETRY_ANNOTATION, World};
+use smbp_core::build::{Names, OptionalApi};
+use smbp_core::upgrade::{Decision, RETRY_ANNOTATION, World, observe};
 use std::collections::BTreeSet;
 
 /// Whether the machine needs to see the world: a version to move to, or an upgrade under way.
@@ -35,7 +32,7 @@ pub fn needs_world(bigpeer: &BigPeer) -> bool {
     current.is_some_and(|c| c != bigpeer.spec.version) || active
 }
 
-/// Reads the world of `bigpeer`'s upgrade.
+/// Reads the world of `bigpeer`'s upgrade (the objects; `smbp_core::upgrade::observe` reads them).
 pub async fn observe(
     ctx: &Context,
     bigpeer: &BigPeer,
@@ -44,168 +41,50 @@ pub async fn observe(
     let ns = bigpeer.metadata.namespace.clone().unwrap_or_default();
     let name = bigpeer.metadata.name.clone().unwrap_or_default();
     let names = Names::new(&name);
-    let selector = format!("{NAME_LABEL}=bigpeer,{INSTANCE_LABEL}={name}");
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let pods = pods
-        .list(&ListParams::default().labels(&selector))
+        .list(&ListParams::default().labels(&observe::pod_selector(&name)))
         .await
         .map_err(|e| Error::kube(format!("list the pods of BigPeer {ns}/{name}"), e))?;
-    let mut world = World::default();
-    let store_prefix = format!("{}-", names.store());
-    for pod in &pods.items {
-        let component = label(pod, COMPONENT_LABEL);
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let facts = PodFacts {
-            ordinal: pod_name
-                .strip_prefix(&store_prefix)
-                .and_then(|o| o.parse().ok())
-                .filter(|_| component == Some("store")),
-            name: pod_name,
-            version: label(pod, VERSION_LABEL).map(str::to_string),
-            // A kubelet clock ahead of the operator's must not stretch minReadySeconds.
-            ready_since: ready_since(pod).map(|t| t.min(ctx.clock.now())),
-            terminating: pod.metadata.deletion_timestamp.is_some(),
-        };
-        match component {
-            Some("store") => world.store_pods.push(facts),
-            Some("sync") => world.sync_pods.push(facts),
-            _ => {}
-        }
-    }
-
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
     let jobs = jobs
-        .list(&ListParams::default().labels(&format!("{selector},{COMPONENT_LABEL}=migration")))
+        .list(&ListParams::default().labels(&observe::migration_selector(&name)))
         .await
         .map_err(|e| Error::kube(format!("list the migration Jobs of BigPeer {ns}/{name}"), e))?;
-    for job in jobs.items {
-        let facts = job_facts(&job);
-        world
-            .jobs
-            .insert(job.metadata.name.clone().unwrap_or_default(), facts);
-    }
-
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
     let deployment = deployments
         .get_opt(&names.sync())
         .await
         .map_err(|e| Error::kube(format!("read Deployment {ns}/{}", names.sync()), e))?;
-    world.sync_replicas = deployment
-        .as_ref()
-        .and_then(|d| d.spec.as_ref())
-        .and_then(|s| s.replicas)
-        .unwrap_or_else(|| bigpeer.spec.sync.desired_replicas());
-    world.sync_stalled = deployment.as_ref().and_then(stalled);
-
     let budgets: Api<PodDisruptionBudget> = Api::namespaced(ctx.client.clone(), &ns);
-    world.disruptions_allowed = budgets
-        .get_opt(&names.store())
-        .await
-        .map_err(|e| {
-            Error::kube(
-                format!("read PodDisruptionBudget {ns}/{}", names.store()),
-                e,
-            )
-        })?
-        .and_then(|b| b.status)
-        .map(|s| s.disruptions_allowed);
-
-    world.transaction_log_not_ready = bigpeer
-        .status
-        .as_ref()
-        .and_then(|s| {
-            s.conditions
-                .iter()
-                .find(|c| c.type_ == "TransactionLogReady")
-        })
-        .filter(|c| c.status != "True")
-        .map(|c| format!("{}: {}", c.reason, c.message));
-
+    let budget = budgets.get_opt(&names.store()).await.map_err(|e| {
+        Error::kube(
+            format!("read PodDisruptionBudget {ns}/{}", names.store()),
+            e,
+        )
+    })?;
     let managed_certificate = bigpeer
         .spec
         .tls
         .as_ref()
         .is_some_and(|t| t.cert_manager.is_some());
+    let mut certificate = None;
     if managed_certificate && installed.contains(&OptionalApi::CertManager) {
         let api = crate::apply::dynamic_api(ctx, smbp_core::build::ChildKind::Certificate, &ns);
         match api.get_opt(&names.certificate()).await {
-            Ok(certificate) => {
-                world.certificate_not_after = certificate
-                    .and_then(|c| c.data.pointer("/status/notAfter").cloned())
-                    .and_then(|t| t.as_str().and_then(|t| t.parse::<Timestamp>().ok()));
-            }
+            Ok(found) => certificate = found.map(|c| c.data),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(Error::kube("read the Certificate", e)),
         }
     }
-    Ok(world)
-}
-
-fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
-    pod.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .map(String::as_str)
-}
-
-/// Since when the pod is Ready, when it is.
-fn ready_since(pod: &Pod) -> Option<Timestamp> {
-    let ready = pod
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready" && c.status == "True")?;
-    Some(
-        ready
-            .last_transition_time
-            .as_ref()
-            .map_or_else(Timestamp::now, |t| t.0),
-    )
-}
-
-fn job_facts(job: &Job) -> JobFacts {
-    let conditions = job
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let holds = |type_: &str| {
-        conditions
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == "True")
+    let observed = observe::Observed {
+        pods: &pods.items,
+        jobs: &jobs.items,
+        sync: deployment.as_ref(),
+        store_budget: budget.as_ref(),
+        certificate: certificate.as_ref(),
     };
-    if holds("Complete").is_some() {
-        return JobFacts::Succeeded;
-    }
-    match holds("Failed") {
-        Some(failed) => JobFacts::Failed {
-            reason: failed.reason.clone().unwrap_or_default(),
-            message: failed.message.clone().unwrap_or_default(),
-        },
-        None => JobFacts::Running,
-    }
-}
-
-/// The Deployment's `ProgressDeadlineExceeded` message, when its rollout stalled on the latest
-/// generation.
-fn stalled(deployment: &Deployment) -> Option<String> {
-    let status = deployment.status.as_ref()?;
-    if status.observed_generation != deployment.metadata.generation {
-        return None;
-    }
-    status
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| {
-            c.type_ == "Progressing"
-                && c.status == "False"
-                && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-        })
-        .map(|c| c.message.clone().unwrap_or_default())
+    Ok(observe::world(bigpeer, &observed, ctx.clock.now()))
 }
 
 /// Carries out what the decision asks beyond building children, and publishes its Events.

@@ -730,6 +730,66 @@ async fn the_administrator_impersonates_a_service_account_and_reviews_answer_for
     );
 }
 
+#[tokio::test]
+async fn subject_access_reviews_answer_for_the_named_user_and_groups_to_callers_allowed_to_ask() {
+    let cluster = cluster_with("ns", &["sa", "asker"]).await;
+    grant(
+        &cluster,
+        "ns",
+        ("ns", "sa"),
+        "read",
+        json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]),
+    )
+    .await;
+    let path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    let review = |verb: &str, user: &str, groups: Value| {
+        json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": groups,
+                     "resourceAttributes": {"namespace": "ns", "verb": verb, "resource": "configmaps"}}})
+    };
+    let sa = "system:serviceaccount:ns:sa";
+    let (status, body) = post(&cluster, Who::Admin, path, review("list", sa, json!([]))).await;
+    assert_eq!(
+        (status, &body["kind"]),
+        (201, &json!("SubjectAccessReview")),
+        "{body}"
+    );
+    assert_eq!(
+        body["status"],
+        json!({"allowed": true,
+        "reason": "RBAC: allowed by RoleBinding \"read/ns\" of Role \"read\" to ServiceAccount \"sa/ns\""})
+    );
+    let (_, body) = post(&cluster, Who::Admin, path, review("delete", sa, json!([]))).await;
+    assert_eq!(body["status"], json!({"allowed": false}));
+    // Only the groups named count: none is added for the subject.
+    let (_, body) = post(
+        &cluster,
+        Who::Admin,
+        path,
+        review("list", "", json!(["system:masters"])),
+    )
+    .await;
+    assert_eq!(body["status"]["allowed"], true, "{body}");
+    let (status, body) = post(&cluster, Who::Admin, path, review("list", "", json!([]))).await;
+    assert_eq!(
+        (status, body["message"].as_str().unwrap_or_default()),
+        (
+            422,
+            "SubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.user: Invalid value: \"\": at least one of user or group must be specified"
+        )
+    );
+    // Asking about someone else needs create on subjectaccessreviews.
+    let asker = token(&cluster, "ns", "asker").await;
+    let (status, _) = post(
+        &cluster,
+        Who::Token(&asker),
+        path,
+        review("list", sa, json!([])),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
 /// Serves a webhook that denies every request, its message the `userInfo` it was sent.
 async fn user_echoing_webhook(cert: smbp_sim::tls::IssuedCertificate) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

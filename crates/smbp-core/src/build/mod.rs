@@ -25,6 +25,7 @@ pub use meta::{
     NAME_LABEL, OWNER_NAMESPACE_LABEL, PART_OF, VERSION_LABEL, instance_selector,
 };
 pub use migration::MIGRATION_PHASE_LABEL;
+pub use monitoring::RUNBOOK_BASE;
 pub use names::Names;
 pub use rollout::{Migration, MigrationPhase, ReleaseImage, Rollout};
 

@@ -9,8 +9,10 @@
 //! RolledBack; a failure at or after it → Failed. docs/upgrades.md is the user's guide.
 
 mod machine;
+pub mod observe;
 mod phases;
-mod preflight;
+pub mod preflight;
+pub mod steps;
 pub mod window;
 mod workloads;
 

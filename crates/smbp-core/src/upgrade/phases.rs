@@ -3,8 +3,8 @@
 
 use super::RETRY_ANNOTATION;
 use super::machine::{JOB_GRACE, Machine, POLL, Step, Wait, phase_name, secs, to_std};
-use super::preflight;
 use super::window::{self, WindowState};
+use super::{preflight, steps};
 use crate::build::MigrationPhase;
 use crate::catalogue;
 use jiff::{SignedDuration, Timestamp};
@@ -247,7 +247,7 @@ impl Machine<'_> {
             );
         }
         let hop = self.hop();
-        if let Some(wait) = self.gate(format!("{hop}:pre-migration")) {
+        if let Some(wait) = self.gate(steps::pre_migration(&hop)) {
             return Step::Wait(wait);
         }
         let message = format!(
@@ -401,7 +401,7 @@ impl Machine<'_> {
                     self.finish(UpgradePhase::Completed, None);
                     return Step::Next;
                 };
-                if let Some(wait) = self.gate(format!("{next}:pre-migration")) {
+                if let Some(wait) = self.gate(steps::pre_migration(&next)) {
                     return Step::Wait(wait);
                 }
                 let image = self.image_of(&hop).image;
@@ -529,7 +529,7 @@ impl Machine<'_> {
             );
         }
         if partition == 0 {
-            if let Some(wait) = self.gate(format!("{hop}:sync")) {
+            if let Some(wait) = self.gate(steps::sync(&hop)) {
                 return Step::Wait(wait);
             }
             self.transition(
@@ -552,7 +552,7 @@ impl Machine<'_> {
             ));
         }
         let next = partition - budget.min(partition);
-        if let Some(wait) = self.gate(format!("{hop}:store-{next}")) {
+        if let Some(wait) = self.gate(steps::store(&hop, next)) {
             return Step::Wait(wait);
         }
         let now = Time(now);
@@ -593,7 +593,7 @@ impl Machine<'_> {
         let desired = self.inputs.world.sync_replicas.max(0) as usize;
         let (live, good) = self.sync_settled_on(&hop);
         if good == live && good >= desired {
-            if let Some(wait) = self.gate(format!("{hop}:post-migration")) {
+            if let Some(wait) = self.gate(steps::post_migration(&hop)) {
                 return Step::Wait(wait);
             }
             self.transition(

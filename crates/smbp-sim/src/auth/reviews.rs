@@ -1,6 +1,8 @@
-//! The self-review APIs: SelfSubjectAccessReview (may I do this? with the granting binding as
-//! `reason`), SelfSubjectRulesReview (every rule I hold in a namespace) and SelfSubjectReview
-//! (who am I, `kubectl auth whoami`). They are create-only and never stored.
+//! The review APIs: SelfSubjectAccessReview (may I do this? with the granting binding as
+//! `reason`), SubjectAccessReview (may this user or these groups do this? — what `kubectl auth
+//! can-i --as` and tools checking another identity's rights ask; the caller needs `create` on
+//! it), SelfSubjectRulesReview (every rule I hold in a namespace) and SelfSubjectReview (who am
+//! I, `kubectl auth whoami`). They are create-only and never stored.
 
 use super::attributes::Attributes;
 use super::rbac;
@@ -30,6 +32,7 @@ pub fn serve(
             "v1",
             "selfsubjectrulesreviews",
         ] => rules_review,
+        ["apis", "authorization.k8s.io", "v1", "subjectaccessreviews"] => subject_access_review,
         ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"] => who_am_i,
         _ => return None,
     };
@@ -93,6 +96,48 @@ fn access_review(
         "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"managedFields": managed}, "spec": spec, "status": status,
     }))
+}
+
+/// A SubjectAccessReview: the question asked for `spec.user` with exactly `spec.groups` (no
+/// group is added, as kube-apiserver adds none).
+fn subject_access_review(
+    sim: &Sim,
+    _caller: &UserInfo,
+    request: &Value,
+    manager: &str,
+) -> Result<Value, ApiError> {
+    let spec = request.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let groups: Vec<String> = spec
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|g| {
+            g.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let subject = UserInfo {
+        name: text(&spec, "user"),
+        uid: text(&spec, "uid"),
+        groups,
+    };
+    if subject.name.is_empty() && subject.groups.is_empty() {
+        return Err(ApiError::invalid_named(
+            "SubjectAccessReview.authorization.k8s.io",
+            "authorization.k8s.io",
+            "SubjectAccessReview",
+            "",
+            &[crate::error::Cause::new(
+                "FieldValueInvalid",
+                "spec.user",
+                "Invalid value: \"\": at least one of user or group must be specified",
+            )],
+        ));
+    }
+    let mut review = access_review(sim, &subject, request, manager)?;
+    review["kind"] = json!("SubjectAccessReview");
+    Ok(review)
 }
 
 /// The `fieldsV1` of a struct's fields: `f:` per field, `.` for each optional nested struct.
