@@ -25,6 +25,8 @@ pub struct Neighbour {
 pub struct Request<'a> {
     /// The BigPeer's `metadata.name` (empty when the API server generates it).
     pub name: &'a str,
+    /// The annotations being written.
+    pub annotations: Option<&'a BTreeMap<String, String>>,
     /// The spec being written.
     pub spec: &'a BigPeerSpec,
     /// The spec before the write (updates only).
@@ -77,6 +79,9 @@ pub fn review(request: &Request<'_>) -> Verdict {
             Severity::Error => verdict.denials.push(problem.to_string()),
             Severity::Warning => verdict.warnings.push(problem.to_string()),
         }
+    }
+    if let Err(problem) = crate::pause::paused(request.annotations) {
+        verdict.denials.push(problem.to_string());
     }
     if verdict.denials.is_empty() {
         check_merged_templates(request, running_for_path, &mut verdict);
@@ -236,6 +241,7 @@ mod tests {
     ) -> Request<'a> {
         Request {
             name: "bp",
+            annotations: None,
             spec,
             old_spec: old,
             running,
@@ -243,6 +249,36 @@ mod tests {
             missing: Vec::new(),
             neighbours: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_unknown_pause_value_is_denied_naming_the_annotation() {
+        let bp = spec(json!({}));
+        let annotations = BTreeMap::from([(
+            crate::pause::PAUSE_ANNOTATION.to_string(),
+            "yes".to_string(),
+        )]);
+        let verdict = review(&Request {
+            annotations: Some(&annotations),
+            ..request(&bp, None, None)
+        });
+        assert_eq!(
+            verdict.denials,
+            [
+                "metadata.annotations[smbp.dev/reconcile-paused]: must be \"true\" or \"false\", \
+                 not \"yes\": set \"true\" to pause reconciliation of this BigPeer; remove the \
+                 annotation or set \"false\" to resume"
+            ]
+        );
+        let annotations = BTreeMap::from([(
+            crate::pause::PAUSE_ANNOTATION.to_string(),
+            "true".to_string(),
+        )]);
+        let verdict = review(&Request {
+            annotations: Some(&annotations),
+            ..request(&bp, None, None)
+        });
+        assert!(verdict.allowed(), "{verdict:?}");
     }
 
     #[test]

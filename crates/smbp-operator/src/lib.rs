@@ -23,6 +23,7 @@ pub mod gates;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod pause;
 pub mod probe;
 pub mod reconcile;
 pub mod refusals;

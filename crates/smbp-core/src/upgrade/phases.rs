@@ -212,10 +212,13 @@ impl Machine<'_> {
             && let WindowState::OpensAt(next) = window::state(window, self.now())
         {
             let wait = to_std(next.duration_since(self.now()));
+            let local = window::Window::parse(window)
+                .map(|w| format!(" ({})", w.local(next)))
+                .unwrap_or_default();
             return Step::Wait(
                 Wait::active(
                     "MaintenanceWindow",
-                    format!("waiting for the maintenance window, which opens at {next}"),
+                    format!("waiting for the maintenance window, which opens at {next}{local}"),
                 )
                 .requeue(Some(wait.min(Duration::from_secs(3600))))
                 .announce(false, "UpgradeDeferred"),
