@@ -1,7 +1,7 @@
 //! Paused reconciliation (`smbp.dev/reconcile-paused: "true"`) against the simulated cluster: a
 //! paused BigPeer costs no write at all — counted by the cluster's request accounting — while its
-//! spec, a child and its pods change, and converges once the pause is lifted; a pause during an
-//! upgrade holds the upgrade's step and its store partition.
+//! spec, a child and its pods change, converges once the pause is lifted, and is deleted as usual
+//! when paused; a pause during an upgrade holds the upgrade's step and its store partition.
 
 mod support;
 
@@ -77,7 +77,8 @@ async fn event_published(env: &Env, reason: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_bigpeer_writes_nothing_while_it_changes_and_converges_once_resumed() {
+async fn a_paused_bigpeer_writes_nothing_while_it_changes_converges_once_resumed_and_can_be_deleted()
+ {
     let env = running("1.5.1").await;
     let shown = pause(&env).await;
     assert_eq!(shown["reason"], "PausedByAnnotation", "{shown}");
@@ -161,6 +162,26 @@ async fn a_paused_bigpeer_writes_nothing_while_it_changes_and_converges_once_res
     assert_eq!(object["status"]["sync"]["replicas"], 3);
     let config = env.get(&configs, "edge-config").await.expect("ConfigMap");
     assert_ne!(config["data"]["bigpeer.yaml"], "edited: by hand\n");
+
+    // A pause does not hold a deletion: the finalizer runs and Kubernetes removes everything.
+    pause(&env).await;
+    env.bigpeers(NS)
+        .delete(NAME, &Default::default())
+        .await
+        .expect("delete the BigPeer");
+    let bigpeers = env.bigpeers(NS);
+    eventually("the paused BigPeer is gone", WAIT, || async {
+        env.get(&bigpeers, NAME).await.is_none().then_some(())
+    })
+    .await;
+    let statefulsets = env.api("apps/v1", "StatefulSet", "statefulsets", NS);
+    eventually("its store is garbage-collected", WAIT, || async {
+        env.get(&statefulsets, "edge-store")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
