@@ -2,13 +2,15 @@
 //! default), on some days, lasting a duration of wall-clock time. An upgrade may start only while
 //! a window is open; one that started runs to completion even past the window's end.
 //!
-//! Daylight-saving changes, as cron implementations treat them: the window of a day is open from
-//! the first instant the zone's clock shows its start or later (a start the clocks skip opens it
-//! when they jump; a start they pass twice opens it at the first pass) until the first instant
-//! the clock shows its end or later — or earlier, when the clocks go back to before its start,
-//! so a window is never open while the local clock shows a time outside it, and opens at most
-//! once a day. A window lying wholly in the skipped hour does not open that day. The time zone
-//! database is bundled into the binary (jiff's `tzdb-bundle-always`): no host files are read.
+//! Daylight-saving changes, as Vixie cron treats its jobs (a job of the skipped hour runs at the
+//! jump, one of the repeated hour runs once): the window of a day is open from the first instant
+//! the zone's clock shows its start or later (a start the clocks skip opens it when they jump; a
+//! start they pass twice opens it at the first pass) until the first instant the clock shows its
+//! end or later — or earlier, when the clocks go back to before its start — so a window is never
+//! open while the local clock shows a time outside it, and opens at most once a day. Unlike a cron
+//! job, a window lying wholly in the skipped hour does not open that day: at the jump the clock
+//! already shows a time past its end. The time zone database is bundled into the binary (jiff's
+//! `tzdb-bundle-always`): no host files are read.
 
 use jiff::civil::{Date, DateTime, Time, Weekday as CivilWeekday};
 use jiff::tz::{AmbiguousOffset, TimeZone};
@@ -55,7 +57,7 @@ fn civil(day: Weekday) -> CivilWeekday {
 }
 
 /// The IANA time zone called `name`, from the bundled database.
-pub fn zone(name: &str) -> Result<TimeZone, WindowError> {
+fn zone(name: &str) -> Result<TimeZone, WindowError> {
     TimeZone::get(name).map_err(|_| WindowError {
         field: "timeZone",
         message: format!(
