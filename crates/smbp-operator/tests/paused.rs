@@ -117,7 +117,7 @@ async fn a_paused_bigpeer_writes_nothing_while_it_changes_converges_once_resumed
     })
     .await;
     eventually("the operator looked again", WAIT, || async {
-        (env.reconcile_count() >= reconciles + 3).then_some(())
+        (env.reconcile_count() >= reconciles + 2).then_some(())
     })
     .await;
     // Give a write that was going to happen time to be made (20 s of cluster time).
