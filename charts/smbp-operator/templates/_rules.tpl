@@ -52,7 +52,7 @@ KafkaTopics and KafkaUsers belongs here (all-namespaces mode) or to the cluster-
   resources: ["ingresses", "networkpolicies"]
   verbs: ["create", "patch", "delete", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["httproutes", "grpcroutes"]
+  resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "backendtlspolicies"]
   verbs: ["create", "patch", "delete", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["gateways"]

@@ -188,6 +188,36 @@ fn bad_inputs_are_refused_with_a_message_naming_field_and_fix() {
         ),
         (
             with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "hostnames": ["a.b"], "routeKind": "TLSRoute"}}}),
+            ),
+            "spec.network.gateway.routeKind TLSRoute passes TLS through to the sync pods, which need a certificate: configure spec.tls",
+        ),
+        (
+            with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "routeKind": "TLSRoute"}}, "tls": {"secretRef": {"name": "s"}}}),
+            ),
+            "spec.network.gateway.hostnames must name at least one host when routeKind is TLSRoute",
+        ),
+        (
+            with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "hostnames": ["a.b"], "routeKind": "TCPRoute"}}}),
+            ),
+            "spec.network.gateway.hostnames does not apply to a TCPRoute",
+        ),
+        (
+            with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "backendTLS": true}}}),
+            ),
+            "spec.network.gateway.backendTLS needs the sync pods to serve TLS: configure spec.tls",
+        ),
+        (
+            with(
+                json!({"network": {"gateway": {"parentRefs": [{"name": "g"}], "hostnames": ["a.b"], "routeKind": "TLSRoute", "backendTLS": true}}, "tls": {"secretRef": {"name": "s"}}}),
+            ),
+            "spec.network.gateway.backendTLS applies to HTTPRoute and GRPCRoute only",
+        ),
+        (
+            with(
                 json!({"tls": {"certManager": {"issuerRef": {"name": "i"}, "duration": "24h", "renewBefore": "48h"}}}),
             ),
             "renewBefore must be shorter than duration",

@@ -107,7 +107,24 @@ fn valid_spec(k: &[u16]) -> Value {
         }
     }
     if k[20] % 2 == 1 {
-        network["gateway"] = json!({"parentRefs": [{"name": "gw", "namespace": "infra"}], "hostnames": hosts, "routeKind": pick(&["HTTPRoute", "GRPCRoute"], k[20] as usize % 4 / 2)});
+        // TLSRoute needs spec.tls; TCPRoute has no host names; backendTLS needs spec.tls and an
+        // HTTPRoute or GRPCRoute.
+        let has_tls = spec.get("tls").is_some();
+        let kinds: &[&str] = if has_tls {
+            &["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute"]
+        } else {
+            &["HTTPRoute", "GRPCRoute", "TCPRoute"]
+        };
+        let kind = kinds[(k[20] / 2) as usize % kinds.len()];
+        let mut gateway =
+            json!({"parentRefs": [{"name": "gw", "namespace": "infra"}], "routeKind": kind});
+        if kind != "TCPRoute" {
+            gateway["hostnames"] = json!(hosts);
+        }
+        if has_tls && ["HTTPRoute", "GRPCRoute"].contains(&kind) && k[20] % 4 == 3 {
+            gateway["backendTLS"] = json!(true);
+        }
+        network["gateway"] = gateway;
     }
     spec["network"] = network;
     if k[21] % 2 == 1 {
@@ -261,6 +278,7 @@ proptest! {
             tls_checksum: Some("abc".into()),
             kafka_bootstrap: None,
             kafka_user_secret: Some(Default::default()),
+            tls_ca: Some("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n".into()),
         };
         let children = build(&validated, &observed, &Rollout::steady(&validated));
         prop_assert_eq!(&children, &build(&validated, &observed, &Rollout::steady(&validated)), "building is not deterministic");

@@ -1,5 +1,6 @@
 //! The dereference stage: reads the objects a BigPeer refers to but does not own — the TLS Secret
-//! (its digest rolls the pods on a new certificate), the cert-manager issuer, the Strimzi Kafka
+//! (its digest rolls the pods on a new certificate; its CA is what a Gateway verifies the pods
+//! with), the cert-manager issuer, the Strimzi Kafka
 //! cluster (existence, readiness, bootstrap address) and, when the cluster is in another
 //! namespace, the Secret Strimzi made for the KafkaUser. Reads only; absence is a finding, not an
 //! error.
@@ -59,6 +60,7 @@ pub async fn dereference(
         };
         let secret = get_secret(ctx, &ns, &secret_name).await?;
         observed.tls_checksum = secret.as_ref().and_then(tls_digest);
+        observed.tls_ca = secret.as_ref().and_then(ca_certificate);
         if tls.secret_ref.is_some() {
             tls_secret = match &secret {
                 None => Found::Missing(format!("Secret {ns}/{secret_name} does not exist")),
@@ -147,6 +149,14 @@ pub async fn dereference(
 }
 
 /// A digest of a TLS Secret's certificate, key and CA (the keys pods mount).
+/// The CA certificate in a TLS Secret's `ca.crt`, when it holds a non-empty UTF-8 one.
+fn ca_certificate(secret: &Secret) -> Option<String> {
+    let ca = secret.data.as_ref()?.get("ca.crt")?;
+    String::from_utf8(ca.0.clone())
+        .ok()
+        .filter(|pem| !pem.trim().is_empty())
+}
+
 fn tls_digest(secret: &Secret) -> Option<String> {
     let data = secret.data.as_ref()?;
     let (crt, key) = (data.get("tls.crt")?, data.get("tls.key")?);

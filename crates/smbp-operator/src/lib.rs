@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod finalizer;
 pub mod gates;
+pub mod images;
 pub mod leader;
 pub mod logging;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! The `smbp-operator` binary. `run` starts the operator process (see `smbp_operator::runtime`)
 //! against the cluster of the kubeconfig, or the in-cluster configuration, until SIGTERM or
-//! Ctrl-C; it exits 0 after a clean shutdown and 1 when a part of it failed.
+//! Ctrl-C; it exits 0 after a clean shutdown and 1 when a part of it failed. `images` prints
+//! every image this version may run, for mirroring (air-gapped installs).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use smbp_operator::clock::SystemClock;
@@ -28,6 +29,25 @@ struct Cli {
 enum Command {
     /// Run the operator: controllers, admission webhook, probes and metrics.
     Run(Box<RunArgs>),
+    /// Print every image this operator version may run (itself, then each installable Big Peer
+    /// release by tag and digest), one a line, for mirroring into an air-gapped registry.
+    Images(ImagesArgs),
+}
+
+#[derive(Args)]
+struct ImagesArgs {
+    /// The operator image as your install pulls it (the chart's default when unset).
+    #[arg(long)]
+    operator_image: Option<String>,
+    /// `text`: one reference a line (what mirroring tools read); `json`: with what uses each.
+    #[arg(long, short = 'o', value_enum, default_value_t = ImagesFormat::Text)]
+    output: ImagesFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImagesFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
@@ -152,7 +172,10 @@ fn go_duration(text: &str) -> Result<Duration, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::Run(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Run(args) => args,
+        Command::Images(args) => return print_images(args),
+    };
     if let Err(error) = logging::init(args.log_format, &args.log_level, std::io::stderr) {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
@@ -163,6 +186,29 @@ async fn main() -> ExitCode {
             tracing::error!(%error, "the operator stopped with an error");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn print_images(args: ImagesArgs) -> ExitCode {
+    let operator = args
+        .operator_image
+        .unwrap_or_else(smbp_operator::images::default_operator_image);
+    let images =
+        smbp_operator::images::images_to_mirror(smbp_core::catalogue::builtin(), &operator);
+    let text = match args.output {
+        ImagesFormat::Text => images
+            .iter()
+            .map(|entry| format!("{}\n", entry.image))
+            .collect(),
+        ImagesFormat::Json => serde_json::to_string_pretty(&images).unwrap_or_default() + "\n",
+    };
+    // A closed pipe (`| head`) is not an error for a listing.
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 

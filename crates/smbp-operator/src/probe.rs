@@ -1,9 +1,11 @@
-//! Discovery of the optional APIs (cert-manager, Strimzi, Prometheus Operator, Gateway API): probed
+//! Discovery of the optional APIs (cert-manager, Strimzi, Prometheus Operator, Gateway API and
+//! those of its kinds that not every release serves at `v1`): probed
 //! when first needed and again once the answer is older than the TTL, so a CRD installed after the
 //! operator started is picked up without a restart.
 
 use smbp_core::build::OptionalApi;
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -32,23 +34,36 @@ impl ApiProbe {
         {
             return Ok(apis.clone());
         }
+        let mut served: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
         let mut apis = BTreeSet::new();
         for api in OptionalApi::ALL {
-            let (group, version) = api.group_version();
-            match self
-                .client
-                .list_api_group_resources(&format!("{group}/{version}"))
-                .await
-            {
-                Ok(list) if !list.resources.is_empty() => {
-                    apis.insert(api);
-                }
-                Ok(_) => {}
-                Err(e) if crate::error::is_not_found(&e) => {}
-                Err(e) => return Err(e),
+            let group_version = api.group_version();
+            if let Entry::Vacant(entry) = served.entry(group_version) {
+                entry.insert(self.resources(group_version).await?);
+            }
+            let resources = &served[&group_version];
+            let present = match api.resource() {
+                Some(plural) => resources.iter().any(|r| r == plural),
+                None => !resources.is_empty(),
+            };
+            if present {
+                apis.insert(api);
             }
         }
         *cached = Some((Instant::now(), apis.clone()));
         Ok(apis)
+    }
+
+    /// The resources `group/version` serves; none when the group version is not served.
+    async fn resources(&self, (group, version): (&str, &str)) -> Result<Vec<String>, kube::Error> {
+        match self
+            .client
+            .list_api_group_resources(&format!("{group}/{version}"))
+            .await
+        {
+            Ok(list) => Ok(list.resources.into_iter().map(|r| r.name).collect()),
+            Err(e) if crate::error::is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Least privilege, proven: the operator binary runs as the chart's ServiceAccount, with the
 //! RBAC objects of the rendered chart (default values: the all-namespaces ClusterRole and the
 //! release-namespace Role) applied to smbp-sim by the admin, through a whole BigPeer life —
-//! every optional API, Ready, scale, exposure switch, an upgrade with migrations, delete — with
+//! every optional API, Ready, scale, exposure switches (Ingress, HTTPRoute with BackendTLSPolicy,
+//! TLSRoute, TCPRoute), an upgrade with migrations, delete — with
 //! leader election and the self-managed webhook on, and is refused nothing.
 //!
 //! Then the ablation: for every rule of the rendered ClusterRole and Role (granularity: one
@@ -241,13 +242,17 @@ async fn prerequisites(sim: &SimHandle) {
     );
     create(&gateways, json!({
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public"},
-        "spec": {"gatewayClassName": "sim", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}})).await;
+        "spec": {"gatewayClassName": "sim", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": "tls", "port": 443, "protocol": "TLS", "tls": {"mode": "Passthrough"}},
+            {"name": "tcp", "port": 7443, "protocol": "TCP"}]}})).await;
 }
 
 /// A BigPeer's whole life: created on 1.5.0 with cert-manager TLS, a Strimzi log in another
 /// namespace, an Ingress and monitoring; Ready; the sync tier scaled; its certificate from the
-/// ClusterIssuer instead; exposed through a Gateway route instead; upgraded to 1.5.1 (with
-/// migrations); deleted. The webhook refuses a twin with the same host.
+/// ClusterIssuer instead; exposed through a Gateway HTTPRoute with a BackendTLSPolicy instead,
+/// then a TLSRoute, then a TCPRoute (each switch prunes the route before); upgraded to 1.5.1
+/// (with migrations); deleted. The webhook refuses a twin with the same host.
 async fn lifecycle(sim: &SimHandle) {
     prerequisites(sim).await;
     let spec = json!({
@@ -280,10 +285,18 @@ async fn lifecycle(sim: &SimHandle) {
     patch_spec(
         sim,
         json!({"network": {"ingress": null,
-        "gateway": {"parentRefs": [{"name": "public"}], "hostnames": ["sync.example.com"]}}}),
+        "gateway": {"parentRefs": [{"name": "public", "sectionName": "http"}], "hostnames": ["sync.example.com"], "backendTLS": true}}}),
     )
     .await;
     ready(sim, "Ready behind the Gateway").await;
+    let tls_route = json!({"routeKind": "TLSRoute", "backendTLS": false,
+        "parentRefs": [{"name": "public", "sectionName": "tls"}]});
+    patch_spec(sim, json!({"network": {"gateway": tls_route}})).await;
+    ready(sim, "Ready behind a TLSRoute").await;
+    let tcp_route = json!({"routeKind": "TCPRoute", "hostnames": null,
+        "parentRefs": [{"name": "public", "sectionName": "tcp"}]});
+    patch_spec(sim, json!({"network": {"gateway": tcp_route}})).await;
+    ready(sim, "Ready behind a TCPRoute").await;
     patch_spec(sim, json!({"version": "1.5.1"})).await;
     status(
         sim,

@@ -17,7 +17,8 @@ pub struct ThirdPartyCrds {
     pub strimzi: bool,
     /// Prometheus Operator: ServiceMonitor, PodMonitor, PrometheusRule.
     pub prometheus: bool,
-    /// Gateway API (standard channel): GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant.
+    /// Gateway API (standard channel): GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute,
+    /// TCPRoute, BackendTLSPolicy, ReferenceGrant.
     pub gateway_api: bool,
 }
 
@@ -60,12 +61,15 @@ const PROMETHEUS: [(&str, &str); 3] = vendored!(
     "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
     "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
 );
-const GATEWAY_API: [(&str, &str); 5] = vendored!(
+const GATEWAY_API: [(&str, &str); 8] = vendored!(
+    "gateway-api/gateway.networking.k8s.io_backendtlspolicies.yaml",
     "gateway-api/gateway.networking.k8s.io_gatewayclasses.yaml",
     "gateway-api/gateway.networking.k8s.io_gateways.yaml",
     "gateway-api/gateway.networking.k8s.io_grpcroutes.yaml",
     "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
     "gateway-api/gateway.networking.k8s.io_referencegrants.yaml",
+    "gateway-api/gateway.networking.k8s.io_tcproutes.yaml",
+    "gateway-api/gateway.networking.k8s.io_tlsroutes.yaml",
 );
 
 /// The parsed CRDs of one group (parsed once per process).

@@ -36,6 +36,20 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
+    /// The authorization attributes of `verb` on this request's object (or collection).
+    pub fn authorization_attributes(&self, verb: &str) -> crate::auth::Attributes {
+        crate::auth::Attributes {
+            verb: verb.to_string(),
+            group: self.rt.group.clone(),
+            resource: self.rt.plural.clone(),
+            subresource: self.subresource.clone().unwrap_or_default(),
+            name: self.name.clone().unwrap_or_default(),
+            namespace: self.namespace.clone().unwrap_or_default(),
+            resource_request: true,
+            path: String::new(),
+        }
+    }
+
     /// A query parameter.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.get(key).map(String::as_str)

@@ -438,6 +438,11 @@ async fn apply(sim: &Arc<Sim>, req: &ApiRequest) -> Result<Reply, ApiError> {
         if req.subresource.is_some() {
             return Err(ApiError::not_found(&req.rt, &name));
         }
+        crate::auth::authorize_create_on_patch(
+            sim,
+            &req.user,
+            &req.authorization_attributes("create"),
+        )?;
         let time = sim.clock.now_rfc3339();
         let mut merged = managed::apply(
             &json!({"metadata": {}}),

@@ -64,6 +64,12 @@ async fn post(cluster: &SimHandle, who: Who<'_>, path: &str, body: Value) -> (u1
     send(cluster, who, "POST", path, &json, Some(&body)).await
 }
 
+/// Server-side apply of `object` at `path` (with its `fieldManager`) as `who`.
+async fn apply(cluster: &SimHandle, who: Who<'_>, path: &str, object: &Value) -> (u16, Value) {
+    let yaml = [("Content-Type", "application/apply-patch+yaml")];
+    send(cluster, who, "PATCH", path, &yaml, Some(object)).await
+}
+
 /// Creates objects as the administrator, each a `(collection path, body)`.
 async fn create_all(cluster: &SimHandle, objects: &[(&str, Value)]) {
     for (path, object) in objects {
@@ -439,18 +445,9 @@ async fn watch_apply_and_all_namespace_lists_need_their_own_verbs() {
             .unwrap()
             .ends_with("at the cluster scope")
     );
-    let apply = [("Content-Type", "application/apply-patch+yaml")];
     let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
     let path = "/api/v1/namespaces/ns/configmaps/a?fieldManager=m";
-    let (status, body) = send(
-        &cluster,
-        Who::Token(&sa),
-        "PATCH",
-        path,
-        &apply,
-        Some(&object),
-    )
-    .await;
+    let (status, body) = apply(&cluster, Who::Token(&sa), path, &object).await;
     assert_eq!(status, 403);
     assert!(
         body["message"]
@@ -467,18 +464,37 @@ async fn watch_apply_and_all_namespace_lists_need_their_own_verbs() {
     )
     .await;
     assert_eq!(get("/api/v1/configmaps").await.0, 200);
+    assert_eq!(apply(&cluster, Who::Token(&sa), path, &object).await.0, 201);
+}
+
+/// kube-apiserver's patch handler wraps creation in `withAuthorization`: an apply that would create
+/// the object needs `create` as well as `patch`, and the refusal carries RBAC's empty reason.
+#[tokio::test]
+async fn an_apply_that_creates_needs_create_as_well_as_patch() {
+    let cluster = cluster_with("ns", &["sa"]).await;
+    let sa = token(&cluster, "ns", "sa").await;
+    let rules = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["patch"]}]);
+    grant(&cluster, "ns", ("ns", "sa"), "cm-patch", rules).await;
+    let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"},
+        "data": {"k": "v"}});
+    let path = "/api/v1/namespaces/ns/configmaps/b?fieldManager=m";
+    let apply_as_sa = || apply(&cluster, Who::Token(&sa), path, &object);
+    let (status, body) = apply_as_sa().await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["message"], "configmaps \"b\" is forbidden: ");
+    assert_eq!(body["details"], json!({"name": "b", "kind": "configmaps"}));
     assert_eq!(
-        send(
-            &cluster,
-            Who::Token(&sa),
-            "PATCH",
-            path,
-            &apply,
-            Some(&object)
-        )
-        .await
-        .0,
-        201
+        cluster
+            .requests()
+            .forbidden_for("system:serviceaccount:ns:sa"),
+        1
+    );
+    let existing = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}});
+    create_all(&cluster, &[("/api/v1/namespaces/ns/configmaps", existing)]).await;
+    let (status, body) = apply_as_sa().await;
+    assert_eq!(
+        status, 200,
+        "an apply that updates needs only patch: {body}"
     );
 }
 

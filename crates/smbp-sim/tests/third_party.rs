@@ -361,3 +361,187 @@ async fn third_party_apis_are_absent_unless_installed() {
     assert!(status.message.contains("Sideways"), "{}", status.message);
     cluster.shutdown().await;
 }
+
+/// The condition `kind` of the first parent (or ancestor, under `list`) of `name`, once reported.
+async fn reported(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    list: &str,
+    kind: &str,
+) -> Value {
+    eventually(&format!("{name}: {kind} reported"), WAIT, || async {
+        get(api, name)
+            .await?
+            .pointer(&format!("/status/{list}/0/conditions"))?
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == kind)
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn tls_and_tcp_routes_and_backend_tls_policies_are_judged_as_a_gateway_does() {
+    let cluster = cluster().await;
+    namespace(&cluster, "edge").await;
+    let gateway_api = |kind: &str, plural: &str| {
+        api(
+            &cluster,
+            "gateway.networking.k8s.io",
+            "v1",
+            kind,
+            plural,
+            "edge",
+        )
+    };
+    let services = api(&cluster, "", "v1", "Service", "services", "edge");
+    create(
+        &services,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sync"},
+        "spec": {"selector": {"app": "sync"}, "ports": [{"name": "http", "port": 8080}]}}),
+    )
+    .await;
+    create(&gateway_api("Gateway", "gateways"), json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "public"}, "spec": {"gatewayClassName": "sim", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": "tls", "port": 443, "protocol": "TLS", "hostname": "*.example.net", "tls": {"mode": "Passthrough"}},
+            {"name": "tcp", "port": 7443, "protocol": "TCP"}]}})).await;
+    let route = |kind: &str, name: &str, section: &str, hostnames: Option<Value>, backend: &str| {
+        let mut spec = json!({"parentRefs": [{"name": "public", "sectionName": section}],
+            "rules": [{"backendRefs": [{"name": backend, "port": 8080}]}]});
+        if let Some(hostnames) = hostnames {
+            spec["hostnames"] = hostnames;
+        }
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+    };
+    let tls_routes = gateway_api("TLSRoute", "tlsroutes");
+    let tcp_routes = gateway_api("TCPRoute", "tcproutes");
+    let http_routes = gateway_api("HTTPRoute", "httproutes");
+    // SNI names the passthrough listener serves: accepted.
+    create(
+        &tls_routes,
+        route(
+            "TLSRoute",
+            "good",
+            "tls",
+            Some(json!(["sync.example.net"])),
+            "sync",
+        ),
+    )
+    .await;
+    // A name outside the listener's wildcard.
+    create(
+        &tls_routes,
+        route(
+            "TLSRoute",
+            "elsewhere",
+            "tls",
+            Some(json!(["sync.example.com"])),
+            "sync",
+        ),
+    )
+    .await;
+    // A TLSRoute on the TCP listener, and a TCPRoute to a Service that does not exist.
+    create(
+        &tls_routes,
+        route(
+            "TLSRoute",
+            "on-tcp",
+            "tcp",
+            Some(json!(["sync.example.net"])),
+            "sync",
+        ),
+    )
+    .await;
+    create(
+        &tcp_routes,
+        route("TCPRoute", "missing", "tcp", None, "nowhere"),
+    )
+    .await;
+    let expect = |c: &Value, status: &str, reason: &str| {
+        assert_eq!(
+            (c["status"].as_str(), c["reason"].as_str()),
+            (Some(status), Some(reason)),
+            "{c}"
+        );
+    };
+    expect(
+        &reported(&tls_routes, "good", "parents", "Accepted").await,
+        "True",
+        "Accepted",
+    );
+    expect(
+        &reported(&tls_routes, "good", "parents", "ResolvedRefs").await,
+        "True",
+        "ResolvedRefs",
+    );
+    expect(
+        &reported(&tls_routes, "elsewhere", "parents", "Accepted").await,
+        "False",
+        "NoMatchingListenerHostname",
+    );
+    expect(
+        &reported(&tls_routes, "on-tcp", "parents", "Accepted").await,
+        "False",
+        "NotAllowedByListeners",
+    );
+    expect(
+        &reported(&tcp_routes, "missing", "parents", "Accepted").await,
+        "True",
+        "Accepted",
+    );
+    expect(
+        &reported(&tcp_routes, "missing", "parents", "ResolvedRefs").await,
+        "False",
+        "BackendNotFound",
+    );
+    let gateway = get(&gateway_api("Gateway", "gateways"), "public")
+        .await
+        .unwrap();
+    assert_eq!(
+        gateway.pointer("/status/listeners/1/supportedKinds/0/kind"),
+        Some(&json!("TLSRoute")),
+        "{gateway}"
+    );
+
+    // A BackendTLSPolicy on the Service an accepted HTTPRoute reaches, naming a CA ConfigMap
+    // that does not exist yet, then does.
+    create(
+        &http_routes,
+        route("HTTPRoute", "web", "http", None, "sync"),
+    )
+    .await;
+    let policies = gateway_api("BackendTLSPolicy", "backendtlspolicies");
+    create(&policies, json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "BackendTLSPolicy", "metadata": {"name": "sync"},
+        "spec": {"targetRefs": [{"group": "", "kind": "Service", "name": "sync", "sectionName": "http"}],
+            "validation": {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": "sync-ca"}], "hostname": "sync.edge.svc"}}})).await;
+    expect(
+        &reported(&policies, "sync", "ancestors", "Accepted").await,
+        "False",
+        "NoValidCACertificate",
+    );
+    expect(
+        &reported(&policies, "sync", "ancestors", "ResolvedRefs").await,
+        "False",
+        "InvalidCACertificateRef",
+    );
+    let policy = get(&policies, "sync").await.unwrap();
+    assert_eq!(
+        policy["status"]["ancestors"][0]["ancestorRef"]["name"],
+        "public"
+    );
+    let config_maps = api(&cluster, "", "v1", "ConfigMap", "configmaps", "edge");
+    create(
+        &config_maps,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sync-ca"},
+        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"}}),
+    )
+    .await;
+    eventually("the policy resolves its CA", WAIT, || async {
+        let c = reported(&policies, "sync", "ancestors", "ResolvedRefs").await;
+        (c["status"] == "True").then_some(())
+    })
+    .await;
+    cluster.shutdown().await;
+}

@@ -8,6 +8,8 @@
 
 #![allow(missing_docs, clippy::all)]
 
+#[path = "generated/backend_tls_policy.rs"]
+mod backend_tls_policy;
 #[path = "generated/certificate.rs"]
 mod certificate;
 #[path = "generated/grpc_route.rs"]
@@ -22,6 +24,10 @@ mod kafka_user;
 mod prometheus_rule;
 #[path = "generated/service_monitor.rs"]
 mod service_monitor;
+#[path = "generated/tcp_route.rs"]
+mod tcp_route;
+#[path = "generated/tls_route.rs"]
+mod tls_route;
 
 /// cert-manager (`cert-manager.io/v1`).
 pub mod cert_manager {
@@ -30,8 +36,11 @@ pub mod cert_manager {
 
 /// Gateway API (`gateway.networking.k8s.io/v1`).
 pub mod gateway {
+    pub use crate::backend_tls_policy::*;
     pub use crate::grpc_route::*;
     pub use crate::http_route::*;
+    pub use crate::tcp_route::*;
+    pub use crate::tls_route::*;
 }
 
 /// Strimzi (`kafka.strimzi.io/v1`).

@@ -62,6 +62,12 @@ pub const VERSION: &str = "v1alpha1";
     validation = Rule::new("!has(self.network) || !has(self.network.ingress) || !has(self.network.ingress.tls) || !self.network.ingress.tls.useBigPeerCertificate || has(self.tls)")
         .message("spec.network.ingress.tls.useBigPeerCertificate needs spec.tls to be set; configure spec.tls or name a secret in spec.network.ingress.tls.secretName")
         .field_path(".network.ingress.tls.useBigPeerCertificate"),
+    validation = Rule::new("!has(self.network) || !has(self.network.gateway) || !has(self.network.gateway.routeKind) || self.network.gateway.routeKind != 'TLSRoute' || has(self.tls)")
+        .message("spec.network.gateway.routeKind TLSRoute passes TLS through to the sync pods, which need a certificate: configure spec.tls (certManager or secretRef), or use routeKind HTTPRoute with TLS at the Gateway")
+        .field_path(".network.gateway.routeKind"),
+    validation = Rule::new("!has(self.network) || !has(self.network.gateway) || !has(self.network.gateway.backendTLS) || !self.network.gateway.backendTLS || has(self.tls)")
+        .message("spec.network.gateway.backendTLS needs the sync pods to serve TLS: configure spec.tls (certManager or secretRef), or set backendTLS to false")
+        .field_path(".network.gateway.backendTLS"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BigPeerSpec {

@@ -152,21 +152,48 @@ pub struct IngressTls {
 /// Gateway API routes attached to an existing Gateway.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("!has(self.routeKind) || self.routeKind != 'TLSRoute' || (has(self.hostnames) && size(self.hostnames) > 0)")
+        .message("spec.network.gateway.hostnames must name at least one host when routeKind is TLSRoute: a TLSRoute routes by the TLS server name (SNI) devices connect with, for example sync.example.com")
+        .field_path(".hostnames"),
+    validation = Rule::new("!has(self.routeKind) || self.routeKind != 'TCPRoute' || !has(self.hostnames) || size(self.hostnames) == 0")
+        .message("spec.network.gateway.hostnames does not apply to a TCPRoute (TCP carries no host name): remove hostnames, or use routeKind TLSRoute to route by SNI")
+        .field_path(".hostnames"),
+    validation = Rule::new("!has(self.backendTLS) || !self.backendTLS || !has(self.routeKind) || self.routeKind == 'HTTPRoute' || self.routeKind == 'GRPCRoute'")
+        .message("spec.network.gateway.backendTLS applies to HTTPRoute and GRPCRoute only (a TLSRoute passes TLS through to the pods, a TCPRoute passes bytes): remove backendTLS or change routeKind")
+        .field_path(".backendTLS"),
+)]
 pub struct GatewayExposure {
-    /// The Gateways (or listeners of them) to attach to.
+    /// The Gateways (or listeners of them) to attach to. The listener must fit the route kind:
+    /// `HTTP`/`HTTPS` for HTTPRoute and GRPCRoute, `TLS` with `tls.mode: Passthrough` for
+    /// TLSRoute, `TCP` for TCPRoute.
     #[schemars(length(min = 1, max = 8))]
     pub parent_refs: Vec<GatewayParentRef>,
 
-    /// Host names the route matches. Unset matches the listener's host names.
+    /// Host names the route matches. Unset matches the listener's host names (HTTPRoute,
+    /// GRPCRoute). Required for a TLSRoute, which routes by the TLS server name (SNI): the
+    /// BigPeer's certificate must cover them. Not allowed for a TCPRoute.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16), inner(length(max = 253)))]
     #[x_kube(validation = Rule::new("self.all(h, h.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))")
         .message("spec.network.gateway.hostnames entries must be lower-case DNS names, for example sync.example.com"))]
     pub hostnames: Vec<DnsHost>,
 
-    /// The route kind: `HTTPRoute` (HTTP and WebSocket, the default) or `GRPCRoute`.
+    /// The route kind: `HTTPRoute` (HTTP and WebSocket, the default), `GRPCRoute`, `TLSRoute`
+    /// (TLS passthrough: the sync pods terminate TLS with the BigPeer's certificate; needs
+    /// `spec.tls` and `hostnames`) or `TCPRoute` (the sync port as plain TCP). Changing it
+    /// replaces the route: the route of the old kind is deleted.
     #[serde(default)]
     pub route_kind: RouteKind,
+
+    /// End-to-end TLS for HTTPRoute and GRPCRoute: the Gateway re-encrypts to the sync pods and
+    /// verifies their certificate (from `spec.tls`, which must be set) against its CA, through a
+    /// BackendTLSPolicy on the sync Service and a ConfigMap holding the CA. The certificate's CA
+    /// must be in the TLS Secret's `ca.crt`, and a `spec.tls.secretRef` certificate must name
+    /// the sync Service (`<name>-sync.<namespace>.svc`). Needs a Gateway that supports
+    /// BackendTLSPolicy. Default false: the Gateway speaks plain HTTP to the pods.
+    #[serde(default, rename = "backendTLS")]
+    pub backend_tls: bool,
 }
 
 /// A Gateway (or one of its listeners) a route attaches to.
@@ -201,4 +228,8 @@ pub enum RouteKind {
     HTTPRoute,
     /// A GRPCRoute.
     GRPCRoute,
+    /// A TLSRoute: TLS passthrough by SNI to the sync pods, which terminate it.
+    TLSRoute,
+    /// A TCPRoute: the sync port as a TCP stream.
+    TCPRoute,
 }

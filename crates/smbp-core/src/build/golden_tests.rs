@@ -1,6 +1,7 @@
 //! Golden tests of every builder: each sample in `config/samples/` is built with a fixed uid and
 //! fixed observations, and the children, as YAML, must equal `golden/<sample>.yaml`. Together the
-//! samples reach every builder (Ingress, HTTPRoute and GRPCRoute, Certificate and a TLS Secret,
+//! samples reach every builder (Ingress, HTTPRoute with a BackendTLSPolicy and its CA
+//! ConfigMap, GRPCRoute, TLSRoute, TCPRoute, Certificate and a TLS Secret,
 //! Strimzi and external logs, monitoring, NetworkPolicies, every Service type).
 //!
 //! After an intended change: `UPDATE_GOLDEN=1 cargo test -p smbp-core golden`, then review the
@@ -42,6 +43,9 @@ pub(super) fn observed(bigpeer: &BigPeer) -> Observed {
         kafka_bootstrap: None,
         kafka_user_secret: strimzi_elsewhere
             .then(|| BTreeMap::from([("password".to_string(), ByteString(b"s3cret".to_vec()))])),
+        tls_ca: bigpeer.spec.tls.as_ref().map(|_| {
+            "-----BEGIN CERTIFICATE-----\nR09MREVOIENB\n-----END CERTIFICATE-----\n".into()
+        }),
     }
 }
 

@@ -44,7 +44,7 @@ use serde::Serialize;
 use smbp_api::v1alpha1::BigPeer;
 use smbp_api::v1alpha1::BigPeerSpec;
 use smbp_thirdparty::cert_manager::Certificate;
-use smbp_thirdparty::gateway::{GrpcRoute, HttpRoute};
+use smbp_thirdparty::gateway::{BackendTlsPolicy, GrpcRoute, HttpRoute, TcpRoute, TlsRoute};
 use smbp_thirdparty::prometheus::{PrometheusRule, ServiceMonitor};
 use smbp_thirdparty::strimzi::{KafkaTopic, KafkaUser};
 use std::collections::BTreeMap;
@@ -123,6 +123,9 @@ pub struct Observed {
     /// The data of the Secret Strimzi created for the KafkaUser, when the Kafka cluster is in
     /// another namespace and the pods need a copy in theirs.
     pub kafka_user_secret: Option<BTreeMap<String, ByteString>>,
+    /// The CA certificate (PEM) in the TLS Secret's `ca.crt`, for the Gateway to verify the sync
+    /// pods with (`spec.network.gateway.backendTLS`). Unset when the Secret has none.
+    pub tls_ca: Option<String>,
 }
 
 /// Everything the build stage produces for one BigPeer: each child kind is a field.
@@ -156,6 +159,15 @@ pub struct Children {
     pub http_route: Option<HttpRoute>,
     /// The GRPCRoute, when `spec.network.gateway` asks for one.
     pub grpc_route: Option<GrpcRoute>,
+    /// The TLSRoute, when `spec.network.gateway` asks for one.
+    pub tls_route: Option<TlsRoute>,
+    /// The TCPRoute, when `spec.network.gateway` asks for one.
+    pub tcp_route: Option<TcpRoute>,
+    /// The ConfigMap with the CA the Gateway verifies the sync pods with, when
+    /// `spec.network.gateway.backendTLS` is set and the TLS Secret has a CA.
+    pub backend_ca: Option<ConfigMap>,
+    /// The BackendTLSPolicy on the sync Service, built with `backend_ca`.
+    pub backend_tls_policy: Option<BackendTlsPolicy>,
     /// The cert-manager Certificate, when `spec.tls.certManager` is set.
     pub certificate: Option<Certificate>,
     /// The Strimzi topic, when `spec.transactionLog.strimzi` is set.
@@ -183,17 +195,26 @@ pub enum OptionalApi {
     Strimzi,
     /// Prometheus Operator (`monitoring.coreos.com/v1`).
     PrometheusOperator,
-    /// Gateway API (`gateway.networking.k8s.io/v1`).
+    /// Gateway API (`gateway.networking.k8s.io/v1`): HTTPRoute and GRPCRoute.
     GatewayApi,
+    /// Gateway API's TLSRoute at `v1` (older Gateway API releases serve it only as an alpha).
+    GatewayTlsRoute,
+    /// Gateway API's TCPRoute at `v1` (older Gateway API releases serve it only as an alpha).
+    GatewayTcpRoute,
+    /// Gateway API's BackendTLSPolicy at `v1` (Gateway API 1.4 and newer).
+    GatewayBackendTls,
 }
 
 impl OptionalApi {
     /// Every optional API.
-    pub const ALL: [OptionalApi; 4] = [
+    pub const ALL: [OptionalApi; 7] = [
         OptionalApi::CertManager,
         OptionalApi::Strimzi,
         OptionalApi::PrometheusOperator,
         OptionalApi::GatewayApi,
+        OptionalApi::GatewayTlsRoute,
+        OptionalApi::GatewayTcpRoute,
+        OptionalApi::GatewayBackendTls,
     ];
 
     /// The API group and version the operator needs.
@@ -202,7 +223,22 @@ impl OptionalApi {
             OptionalApi::CertManager => ("cert-manager.io", "v1"),
             OptionalApi::Strimzi => ("kafka.strimzi.io", "v1"),
             OptionalApi::PrometheusOperator => ("monitoring.coreos.com", "v1"),
-            OptionalApi::GatewayApi => ("gateway.networking.k8s.io", "v1"),
+            OptionalApi::GatewayApi
+            | OptionalApi::GatewayTlsRoute
+            | OptionalApi::GatewayTcpRoute
+            | OptionalApi::GatewayBackendTls => ("gateway.networking.k8s.io", "v1"),
+        }
+    }
+
+    /// The resource (plural) the group version must serve for the API to count as installed,
+    /// when one kind of it is needed; `None` when any resource of the group version will do.
+    /// A Gateway API release serves some kinds at `v1` and others not yet.
+    pub fn resource(self) -> Option<&'static str> {
+        match self {
+            OptionalApi::GatewayTlsRoute => Some("tlsroutes"),
+            OptionalApi::GatewayTcpRoute => Some("tcproutes"),
+            OptionalApi::GatewayBackendTls => Some("backendtlspolicies"),
+            _ => None,
         }
     }
 
@@ -213,6 +249,9 @@ impl OptionalApi {
             OptionalApi::Strimzi => "Strimzi",
             OptionalApi::PrometheusOperator => "Prometheus Operator",
             OptionalApi::GatewayApi => "Gateway API",
+            OptionalApi::GatewayTlsRoute => "Gateway API TLSRoute",
+            OptionalApi::GatewayTcpRoute => "Gateway API TCPRoute",
+            OptionalApi::GatewayBackendTls => "Gateway API BackendTLSPolicy",
         }
     }
 }
@@ -246,6 +285,12 @@ pub enum ChildKind {
     HttpRoute,
     /// `gateway.networking.k8s.io/v1 GRPCRoute`.
     GrpcRoute,
+    /// `gateway.networking.k8s.io/v1 TLSRoute`.
+    TlsRoute,
+    /// `gateway.networking.k8s.io/v1 TCPRoute`.
+    TcpRoute,
+    /// `gateway.networking.k8s.io/v1 BackendTLSPolicy`.
+    BackendTlsPolicy,
     /// `cert-manager.io/v1 Certificate`.
     Certificate,
     /// `kafka.strimzi.io/v1 KafkaTopic`.
@@ -261,7 +306,7 @@ pub enum ChildKind {
 impl ChildKind {
     /// Every kind, in apply order: identity and configuration first, then the workloads, then
     /// what points at them.
-    pub const ALL: [ChildKind; 18] = [
+    pub const ALL: [ChildKind; 21] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::Secret,
@@ -278,6 +323,9 @@ impl ChildKind {
         ChildKind::Ingress,
         ChildKind::HttpRoute,
         ChildKind::GrpcRoute,
+        ChildKind::TlsRoute,
+        ChildKind::TcpRoute,
+        ChildKind::BackendTlsPolicy,
         ChildKind::ServiceMonitor,
         ChildKind::PrometheusRule,
     ];
@@ -301,6 +349,9 @@ impl ChildKind {
             ChildKind::NetworkPolicy => of::<NetworkPolicy>(),
             ChildKind::HttpRoute => of::<HttpRoute>(),
             ChildKind::GrpcRoute => of::<GrpcRoute>(),
+            ChildKind::TlsRoute => of::<TlsRoute>(),
+            ChildKind::TcpRoute => of::<TcpRoute>(),
+            ChildKind::BackendTlsPolicy => of::<BackendTlsPolicy>(),
             ChildKind::Certificate => of::<Certificate>(),
             ChildKind::KafkaTopic => of::<KafkaTopic>(),
             ChildKind::KafkaUser => of::<KafkaUser>(),
@@ -313,6 +364,9 @@ impl ChildKind {
     pub fn optional_api(self) -> Option<OptionalApi> {
         match self {
             ChildKind::HttpRoute | ChildKind::GrpcRoute => Some(OptionalApi::GatewayApi),
+            ChildKind::TlsRoute => Some(OptionalApi::GatewayTlsRoute),
+            ChildKind::TcpRoute => Some(OptionalApi::GatewayTcpRoute),
+            ChildKind::BackendTlsPolicy => Some(OptionalApi::GatewayBackendTls),
             ChildKind::Certificate => Some(OptionalApi::CertManager),
             ChildKind::KafkaTopic | ChildKind::KafkaUser => Some(OptionalApi::Strimzi),
             ChildKind::ServiceMonitor | ChildKind::PrometheusRule => {
@@ -355,6 +409,10 @@ impl Children {
             ingress,
             http_route,
             grpc_route,
+            tls_route,
+            tcp_route,
+            backend_ca,
+            backend_tls_policy,
             certificate,
             kafka_topic,
             kafka_user,
@@ -368,6 +426,7 @@ impl Children {
         push_all(&mut out, ChildKind::ServiceAccount, service_account);
         push_all(&mut out, ChildKind::ConfigMap, Some(config));
         push_all(&mut out, ChildKind::ConfigMap, dashboards);
+        push_all(&mut out, ChildKind::ConfigMap, backend_ca);
         push_all(&mut out, ChildKind::Secret, kafka_credentials);
         push_all(&mut out, ChildKind::Certificate, certificate);
         push_all(&mut out, ChildKind::KafkaTopic, kafka_topic);
@@ -386,6 +445,9 @@ impl Children {
         push_all(&mut out, ChildKind::Ingress, ingress);
         push_all(&mut out, ChildKind::HttpRoute, http_route);
         push_all(&mut out, ChildKind::GrpcRoute, grpc_route);
+        push_all(&mut out, ChildKind::TlsRoute, tls_route);
+        push_all(&mut out, ChildKind::TcpRoute, tcp_route);
+        push_all(&mut out, ChildKind::BackendTlsPolicy, backend_tls_policy);
         push_all(&mut out, ChildKind::ServiceMonitor, service_monitor);
         push_all(&mut out, ChildKind::PrometheusRule, prometheus_rule);
         out
@@ -437,6 +499,10 @@ pub fn build(bigpeer: &ValidatedBigPeer, observed: &Observed, rollout: &Rollout)
         ingress: exposure::ingress(&ctx),
         http_route: exposure::http_route(&ctx),
         grpc_route: exposure::grpc_route(&ctx),
+        tls_route: exposure::tls_route(&ctx),
+        tcp_route: exposure::tcp_route(&ctx),
+        backend_ca: exposure::backend_ca(&ctx, observed),
+        backend_tls_policy: exposure::backend_tls_policy(&ctx, observed),
         certificate: tls::certificate(&ctx),
         kafka_topic,
         kafka_user,

@@ -41,6 +41,12 @@ impl Names {
         format!("{}-sync", self.name)
     }
 
+    /// The ConfigMap holding the CA the Gateway verifies the sync pods' certificate with, and
+    /// the BackendTLSPolicy naming it (`spec.network.gateway.backendTLS`).
+    pub fn backend_ca(&self) -> String {
+        format!("{}-sync-ca", self.name)
+    }
+
     /// The Service every pod's metrics port is scraped through.
     pub fn metrics(&self) -> String {
         format!("{}-metrics", self.name)

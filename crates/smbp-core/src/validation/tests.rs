@@ -228,6 +228,20 @@ network: {ingress: {hosts: [a.example.com, a.example.com, b.example.org, deep.a.
 }
 
 #[test]
+fn tls_route_hostnames_must_be_covered_by_the_certificate() {
+    let spec = with(
+        r#"
+tls: {certManager: {issuerRef: {name: ca}, dnsNames: ["*.example.com"]}}
+network: {gateway: {parentRefs: [{name: edge}], routeKind: TLSRoute, hostnames: [a.example.com, b.example.org]}}
+"#,
+    );
+    assert_eq!(
+        fields(validate("bp", &spec, None).errors()),
+        ["spec.network.gateway.hostnames[1]"]
+    );
+}
+
+#[test]
 fn quorum_risks_are_warnings() {
     let spec = with("store: {replicas: 3}\nupgrade: {maxUnavailable: 2}");
     let report = validate("bp", &spec, None);

@@ -1,12 +1,13 @@
 //! `ExposureReady` and the endpoints: how devices reach the sync tier (its Service, load
-//! balancer or node port, Ingress, Gateway route), from the objects that exist — a refused or
-//! missing object is never an endpoint.
+//! balancer or node port, Ingress, Gateway route of any kind and its BackendTLSPolicy), from the
+//! objects that exist and what their controllers report — a refused or missing object is never
+//! an endpoint.
 
 use super::{Cond, RefusedChild, cond, found_condition};
 use crate::apply::Live;
 use crate::dereference::Found;
 use serde_json::Value;
-use smbp_api::v1alpha1::{Endpoints, ExternalEndpoint, ServiceType};
+use smbp_api::v1alpha1::{Endpoints, ExternalEndpoint, GatewayExposure, RouteKind, ServiceType};
 use smbp_core::build::{ChildKind, Names, OptionalApi, ValidatedBigPeer};
 use std::collections::BTreeSet;
 
@@ -17,6 +18,9 @@ pub(super) fn exposure_refused(refused: &[RefusedChild]) -> Option<Cond> {
         ChildKind::Ingress,
         ChildKind::HttpRoute,
         ChildKind::GrpcRoute,
+        ChildKind::TlsRoute,
+        ChildKind::TcpRoute,
+        ChildKind::BackendTlsPolicy,
     ];
     let first = refused.iter().find(|r| exposing.contains(&r.kind))?;
     Some(cond(
@@ -109,23 +113,11 @@ pub(super) fn exposure(
             }));
     }
     if let Some(gateway) = &network.gateway {
-        if !installed.contains(&OptionalApi::GatewayApi) {
-            let c = found_condition(
-                T,
-                &Found::ApiMissing(OptionalApi::GatewayApi),
-                "spec.network.gateway",
-            )
-            .expect("a missing API is a condition");
-            return (c, endpoints);
-        }
-        let kind = match gateway.route_kind {
-            smbp_api::v1alpha1::RouteKind::HTTPRoute => ChildKind::HttpRoute,
-            smbp_api::v1alpha1::RouteKind::GRPCRoute => ChildKind::GrpcRoute,
-        };
-        match live.get(kind, ns, &names.sync()).map(route_problem) {
-            None => waiting.push(format!("route {} is not created yet", names.sync())),
-            Some(Some((reason, message))) => return (cond(T, false, &reason, message), endpoints),
-            Some(None) => {
+        let route = gateway_exposure(gateway, live, installed, ns, &names);
+        match route {
+            GatewayState::Problem(c) => return (c, endpoints),
+            GatewayState::Waiting(message) => waiting.push(message),
+            GatewayState::Ready => {
                 endpoints
                     .external
                     .extend(gateway.hostnames.iter().map(|h| ExternalEndpoint {
@@ -143,21 +135,103 @@ pub(super) fn exposure(
     (c, endpoints)
 }
 
-/// The first parent that has not accepted the route or cannot resolve its backend.
-fn route_problem(route: &Value) -> Option<(String, String)> {
-    let parents = route.pointer("/status/parents").and_then(Value::as_array);
-    let Some(parents) = parents.filter(|p| !p.is_empty()) else {
+/// Where the Gateway API part of the exposure stands.
+enum GatewayState {
+    /// A Gateway refused the route or policy, or their API is missing: the condition says so.
+    Problem(Cond),
+    /// Not there or not reported on yet.
+    Waiting(String),
+    /// Every parent accepted the route and resolved its references (and the policy's).
+    Ready,
+}
+
+/// The child kind of a route kind.
+fn route_child(kind: RouteKind) -> ChildKind {
+    match kind {
+        RouteKind::HTTPRoute => ChildKind::HttpRoute,
+        RouteKind::GRPCRoute => ChildKind::GrpcRoute,
+        RouteKind::TLSRoute => ChildKind::TlsRoute,
+        RouteKind::TCPRoute => ChildKind::TcpRoute,
+    }
+}
+
+/// The route of `gateway.routeKind` and, with `backendTLS`, its BackendTLSPolicy: their APIs
+/// installed, the objects there, and every parent (ancestor) reporting Accepted and
+/// ResolvedRefs.
+fn gateway_exposure(
+    gateway: &GatewayExposure,
+    live: &Live,
+    installed: &BTreeSet<OptionalApi>,
+    ns: &str,
+    names: &Names,
+) -> GatewayState {
+    const T: &str = "ExposureReady";
+    let route = route_child(gateway.route_kind);
+    let mut kinds = vec![route];
+    if gateway.backend_tls {
+        kinds.push(ChildKind::BackendTlsPolicy);
+    }
+    for kind in &kinds {
+        let api = kind.optional_api().expect("Gateway API kinds are optional");
+        if !installed.contains(&api) {
+            let what = match kind {
+                ChildKind::BackendTlsPolicy => "spec.network.gateway.backendTLS",
+                _ => "spec.network.gateway.routeKind",
+            };
+            let c = found_condition(T, &Found::ApiMissing(api), what)
+                .expect("a missing API is a condition");
+            return GatewayState::Problem(c);
+        }
+    }
+    let Some(object) = live.get(route, ns, &names.sync()) else {
+        return GatewayState::Waiting(format!(
+            "{:?} {} is not created yet",
+            gateway.route_kind,
+            names.sync()
+        ));
+    };
+    if let Some((reason, message)) = attachment_problem(object, "parents", "parentRef") {
+        return GatewayState::Problem(cond(T, false, &reason, message));
+    }
+    if !gateway.backend_tls {
+        return GatewayState::Ready;
+    }
+    let Some(policy) = live.get(ChildKind::BackendTlsPolicy, ns, &names.sync()) else {
+        return GatewayState::Waiting(format!(
+            "BackendTLSPolicy {} is not created yet: it is made once the TLS Secret holds the CA of the pods' certificate in ca.crt",
+            names.sync()
+        ));
+    };
+    match attachment_problem(policy, "ancestors", "ancestorRef") {
+        Some((reason, message)) => GatewayState::Problem(cond(
+            T,
+            false,
+            &reason,
+            format!("BackendTLSPolicy {}: {message}", names.sync()),
+        )),
+        None => GatewayState::Ready,
+    }
+}
+
+/// The first parent (of a route, under `status.parents[].parentRef`) or ancestor (of a policy,
+/// under `status.ancestors[].ancestorRef`) whose Gateway has not accepted the object or cannot
+/// resolve its references; a pending report when no Gateway has reported yet.
+fn attachment_problem(object: &Value, list: &str, reference: &str) -> Option<(String, String)> {
+    let entries = object
+        .pointer(&format!("/status/{list}"))
+        .and_then(Value::as_array);
+    let Some(entries) = entries.filter(|p| !p.is_empty()) else {
         return Some((
             "RoutePending".into(),
             "no Gateway has reported on the route yet".into(),
         ));
     };
-    for parent in parents {
-        let gateway = parent
-            .pointer("/parentRef/name")
+    for entry in entries {
+        let gateway = entry
+            .pointer(&format!("/{reference}/name"))
             .and_then(Value::as_str)
             .unwrap_or("?");
-        for c in parent["conditions"].as_array().into_iter().flatten() {
+        for c in entry["conditions"].as_array().into_iter().flatten() {
             if (c["type"] == "Accepted" || c["type"] == "ResolvedRefs") && c["status"] != "True" {
                 let reason = c["reason"]
                     .as_str()

@@ -117,6 +117,19 @@ pub fn authorize(sim: &Sim, user: &UserInfo, request: &Attributes) -> Result<(),
         .map_err(|()| forbidden(user, request))
 }
 
+/// kube-apiserver's `withAuthorization` when a patch (server-side apply) would create the object:
+/// the user needs `create` too. The refusal names the object and carries the authorizers' reason,
+/// which RBAC leaves empty (`configmaps "x" is forbidden: `).
+pub fn authorize_create_on_patch(
+    sim: &Sim,
+    user: &UserInfo,
+    create: &Attributes,
+) -> Result<(), ApiError> {
+    rbac::authorize(sim, user, create)
+        .map(|_| ())
+        .map_err(|()| forbidden_object(&create.group, &create.resource, &create.name, ""))
+}
+
 /// 401 `Unauthorized`.
 fn unauthorized() -> ApiError {
     ApiError::status(401, Some("Unauthorized"), "Unauthorized", None)

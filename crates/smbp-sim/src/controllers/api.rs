@@ -69,6 +69,15 @@ pub mod gvr {
     pub const HTTPROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "httproutes");
     /// Gateway API GRPCRoutes.
     pub const GRPCROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "grpcroutes");
+    /// Gateway API TLSRoutes.
+    pub const TLSROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "tlsroutes");
+    /// Gateway API TCPRoutes.
+    pub const TCPROUTES: Gvr = Gvr("gateway.networking.k8s.io", "v1", "tcproutes");
+    /// Gateway API BackendTLSPolicies.
+    pub const BACKEND_TLS_POLICIES: Gvr =
+        Gvr("gateway.networking.k8s.io", "v1", "backendtlspolicies");
+    /// ConfigMaps.
+    pub const CONFIG_MAPS: Gvr = Gvr("", "v1", "configmaps");
     /// cert-manager Issuers.
     pub const ISSUERS: Gvr = Gvr("cert-manager.io", "v1", "issuers");
     /// cert-manager ClusterIssuers.

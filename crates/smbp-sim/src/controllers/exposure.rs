@@ -1,11 +1,11 @@
 //! How traffic reaches a simulated cluster: a cloud load balancer that gives LoadBalancer
 //! Services an address after a delay (Services of another `loadBalancerClass` are left alone, as
 //! the cloud controller leaves them), and one ingress/Gateway API implementation that gives every
-//! Ingress an address, programs every Gateway, and reports on HTTPRoutes and GRPCRoutes per
-//! parent: `Accepted` when the parent Gateway exists, `ResolvedRefs` when every backend Service
-//! exists.
+//! Ingress an address, programs every Gateway, and reports on routes of every kind per parent and
+//! on BackendTLSPolicies per Gateway (the status itself is computed in `gateway`).
 
-use super::api::{Api, gvr};
+use super::api::{Api, Gvr, gvr};
+use super::gateway;
 use super::runtime::{Controller, Key, Requeue};
 use super::util::{str_at, terminating};
 use crate::store::Change;
@@ -97,31 +97,60 @@ impl Routes {
         Routes { api }
     }
 
+    /// Every route and BackendTLSPolicy of the kinds the cluster serves.
     fn routes(&self) -> Vec<Key> {
-        [gvr::HTTPROUTES, gvr::GRPCROUTES]
+        ROUTE_RESOURCES
             .into_iter()
+            .chain([gvr::BACKEND_TLS_POLICIES])
+            .filter(|r| self.api.serves(*r))
             .flat_map(|r| self.api.keys(r, None))
             .collect()
     }
+
+    /// Every BackendTLSPolicy (their status follows routes, Services and ConfigMaps).
+    fn policies(&self) -> Vec<Key> {
+        if !self.api.serves(gvr::BACKEND_TLS_POLICIES) {
+            return Vec::new();
+        }
+        self.api.keys(gvr::BACKEND_TLS_POLICIES, None)
+    }
 }
 
-const ROUTE_RESOURCES: [&str; 2] = [
-    "gateway.networking.k8s.io/httproutes",
-    "gateway.networking.k8s.io/grpcroutes",
+/// The route kinds the Gateway implementation reports on.
+const ROUTE_RESOURCES: [Gvr; 4] = [
+    gvr::HTTPROUTES,
+    gvr::GRPCROUTES,
+    gvr::TLSROUTES,
+    gvr::TCPROUTES,
 ];
+
+/// The resource of a reconcile key's storage key.
+fn resource_of(key: &str) -> Option<Gvr> {
+    ROUTE_RESOURCES
+        .into_iter()
+        .chain([gvr::INGRESSES, gvr::GATEWAYS, gvr::BACKEND_TLS_POLICIES])
+        .find(|r| r.storage_key() == key)
+}
 
 impl Controller for Routes {
     fn keys_for(&self, change: &Change) -> Vec<Key> {
         match change.resource.as_str() {
-            "networking.k8s.io/ingresses" | "gateway.networking.k8s.io/gateways" => {
+            "networking.k8s.io/ingresses" => vec![Key::of(&change.resource, &change.object)],
+            "gateway.networking.k8s.io/gateways" => {
                 let mut keys = vec![Key::of(&change.resource, &change.object)];
-                if change.resource.ends_with("gateways") {
-                    keys.extend(self.routes());
-                }
+                keys.extend(self.routes());
                 keys
             }
-            r if ROUTE_RESOURCES.contains(&r) => vec![Key::of(r, &change.object)],
-            "/services" => self.routes(),
+            "gateway.networking.k8s.io/backendtlspolicies" => {
+                vec![Key::of(&change.resource, &change.object)]
+            }
+            r if resource_of(r).is_some() => {
+                let mut keys = vec![Key::of(r, &change.object)];
+                keys.extend(self.policies());
+                keys
+            }
+            "/services" | "/namespaces" => self.routes(),
+            "/configmaps" => self.policies(),
             _ => Vec::new(),
         }
     }
@@ -135,12 +164,7 @@ impl Controller for Routes {
     }
 
     async fn reconcile(&mut self, key: &Key) -> Requeue {
-        let resource = match key.resource.as_str() {
-            "networking.k8s.io/ingresses" => gvr::INGRESSES,
-            "gateway.networking.k8s.io/gateways" => gvr::GATEWAYS,
-            "gateway.networking.k8s.io/httproutes" => gvr::HTTPROUTES,
-            _ => gvr::GRPCROUTES,
-        };
+        let resource = resource_of(&key.resource)?;
         let object = self.api.get(resource, &key.namespace, &key.name)?;
         if terminating(&object) {
             return None;
@@ -149,121 +173,16 @@ impl Controller for Routes {
             r if r == gvr::INGRESSES => {
                 json!({"loadBalancer": {"ingress": [{"ip": address("198.51.100", &object)}]}})
             }
-            r if r == gvr::GATEWAYS => self.gateway_status(&object),
-            _ => self.route_status(&object),
+            r if r == gvr::GATEWAYS => {
+                gateway::gateway_status(&self.api, &object, address("192.0.2", &object))
+            }
+            r if r == gvr::BACKEND_TLS_POLICIES => gateway::policy_status(&self.api, &object),
+            _ => gateway::route_status(&self.api, &object),
         };
         self.api
             .write_status(resource, &object, status)
             .await
             .err()
             .map(|_| Duration::from_millis(500))
-    }
-}
-
-impl Routes {
-    /// A Gateway API condition; `earlier` is the conditions list it replaces, whose transition
-    /// time is kept while the status holds.
-    fn condition(
-        &self,
-        earlier: Option<&Value>,
-        generation: &Value,
-        kind: &str,
-        ok: bool,
-        reason: &str,
-        message: &str,
-    ) -> Value {
-        let previous = earlier
-            .and_then(Value::as_array)
-            .and_then(|c| c.iter().find(|c| c["type"] == kind).cloned());
-        let status = if ok { "True" } else { "False" };
-        let since = previous.filter(|p| p["status"] == status).map_or_else(
-            || json!(self.api.sim().clock.now_rfc3339()),
-            |p| p["lastTransitionTime"].clone(),
-        );
-        json!({"type": kind, "status": status, "reason": reason, "message": message,
-               "observedGeneration": generation, "lastTransitionTime": since})
-    }
-
-    fn gateway_status(&self, gateway: &Value) -> Value {
-        let generation = &gateway["metadata"]["generation"];
-        let earlier = gateway.pointer("/status/conditions");
-        let listeners: Vec<Value> = gateway
-            .pointer("/spec/listeners")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|listener| {
-                let protocol = listener["protocol"].as_str().unwrap_or("HTTP");
-                let kinds = if protocol == "HTTPS" || protocol == "HTTP" {
-                    json!([{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}, {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"}])
-                } else {
-                    json!([])
-                };
-                let earlier = gateway
-                    .pointer("/status/listeners")
-                    .and_then(Value::as_array)
-                    .and_then(|l| l.iter().find(|l| l["name"] == listener["name"]))
-                    .and_then(|l| l.get("conditions"));
-                json!({"name": listener["name"], "supportedKinds": kinds, "attachedRoutes": 0, "conditions": [
-                    self.condition(earlier, generation, "Accepted", true, "Accepted", "Listener accepted"),
-                    self.condition(earlier, generation, "Programmed", true, "Programmed", "Listener programmed"),
-                    self.condition(earlier, generation, "ResolvedRefs", true, "ResolvedRefs", "References resolved"),
-                ]})
-            })
-            .collect();
-        json!({"addresses": [{"type": "IPAddress", "value": address("192.0.2", gateway)}],
-            "conditions": [self.condition(earlier, generation, "Accepted", true, "Accepted", "Gateway accepted by the simulated controller"),
-                           self.condition(earlier, generation, "Programmed", true, "Programmed", "Gateway programmed")],
-            "listeners": listeners})
-    }
-
-    fn route_status(&self, route: &Value) -> Value {
-        let namespace = str_at(route, "/metadata/namespace").unwrap_or_default();
-        let missing_backend = route
-            .pointer("/spec/rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .flat_map(|rule| rule["backendRefs"].as_array().cloned().unwrap_or_default())
-            .filter(|b| {
-                b.get("kind").is_none_or(|k| k == "Service")
-                    && b.get("group").is_none_or(|g| g == "")
-            })
-            .find_map(|b| {
-                let backend_namespace = b["namespace"].as_str().unwrap_or(namespace);
-                let name = b["name"].as_str().unwrap_or_default();
-                self.api
-                    .get(gvr::SERVICES, backend_namespace, name)
-                    .is_none()
-                    .then(|| format!("Service \"{backend_namespace}/{name}\" not found"))
-            });
-        let parents: Vec<Value> = route
-            .pointer("/spec/parentRefs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|parent| {
-                let parent_namespace = parent["namespace"].as_str().unwrap_or(namespace);
-                let name = parent["name"].as_str().unwrap_or_default();
-                let exists = self.api.get(gvr::GATEWAYS, parent_namespace, name).is_some_and(|g| !terminating(&g));
-                let generation = &route["metadata"]["generation"];
-                let earlier = route
-                    .pointer("/status/parents")
-                    .and_then(Value::as_array)
-                    .and_then(|p| p.iter().find(|p| &p["parentRef"] == parent))
-                    .and_then(|p| p.get("conditions"));
-                let accepted = if exists {
-                    self.condition(earlier, generation, "Accepted", true, "Accepted", "Route is accepted")
-                } else {
-                    self.condition(earlier, generation, "Accepted", false, "NoMatchingParent", &format!("Gateway \"{parent_namespace}/{name}\" not found"))
-                };
-                let resolved = match &missing_backend {
-                    None => self.condition(earlier, generation, "ResolvedRefs", true, "ResolvedRefs", "All references resolved"),
-                    Some(message) => self.condition(earlier, generation, "ResolvedRefs", false, "BackendNotFound", message),
-                };
-                json!({"parentRef": parent, "controllerName": GATEWAY_CONTROLLER, "conditions": [accepted, resolved]})
-            })
-            .collect();
-        json!({"parents": parents})
     }
 }

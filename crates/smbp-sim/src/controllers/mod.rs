@@ -12,6 +12,7 @@ mod disruption;
 mod endpoints;
 mod events;
 mod exposure;
+mod gateway;
 mod hpa;
 mod job;
 mod kubelet;
