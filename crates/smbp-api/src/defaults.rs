@@ -9,6 +9,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 
+/// Time zone of a maintenance window when unset.
+pub fn time_zone() -> String {
+    "UTC".into()
+}
 /// Store replicas when unset.
 pub fn store_replicas() -> i32 {
     3

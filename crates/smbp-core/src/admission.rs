@@ -1,8 +1,9 @@
 //! The admission webhook's verdict on a BigPeer write: every check of [`validation`] (so a bad
 //! spec is refused when it is applied, not found later by the reconciler), the upgrade path from
 //! the release the pods run now spelled out in full, exposure that collides with another
-//! BigPeer, and the referenced objects that do not exist yet (warnings only, so GitOps tools may
-//! apply a BigPeer before its Issuer or Kafka). Pure: the operator looks the objects up and
+//! BigPeer, the referenced objects that do not exist yet (warnings only, so GitOps tools may
+//! apply a BigPeer before its Issuer or Kafka), and the pause annotation (an unknown value is
+//! denied; a spec change while paused is warned). Pure: the operator looks the objects up and
 //! passes what it found.
 
 use crate::catalogue;
@@ -25,6 +26,8 @@ pub struct Neighbour {
 pub struct Request<'a> {
     /// The BigPeer's `metadata.name` (empty when the API server generates it).
     pub name: &'a str,
+    /// The annotations being written.
+    pub annotations: Option<&'a BTreeMap<String, String>>,
     /// The spec being written.
     pub spec: &'a BigPeerSpec,
     /// The spec before the write (updates only).
@@ -78,6 +81,7 @@ pub fn review(request: &Request<'_>) -> Verdict {
             Severity::Warning => verdict.warnings.push(problem.to_string()),
         }
     }
+    check_pause(request, &mut verdict);
     if verdict.denials.is_empty() {
         check_merged_templates(request, running_for_path, &mut verdict);
     }
@@ -101,6 +105,22 @@ fn check_merged_templates(request: &Request<'_>, running: Option<&Version>, verd
         verdict
             .denials
             .extend(report.errors().map(ToString::to_string));
+    }
+}
+
+/// The pause annotation: an unknown value is denied; a spec change while paused is warned, since
+/// nothing of it is rolled out until the pause is lifted.
+fn check_pause(request: &Request<'_>, verdict: &mut Verdict) {
+    match crate::pause::paused(request.annotations) {
+        Err(problem) => verdict.denials.push(problem.to_string()),
+        Ok(true) if request.old_spec.is_some_and(|old| old != request.spec) => {
+            verdict.warnings.push(format!(
+                "metadata.annotations[{}]: reconciliation of this BigPeer is paused; this spec \
+                 change is rolled out when the annotation is removed",
+                crate::pause::PAUSE_ANNOTATION
+            ));
+        }
+        Ok(_) => {}
     }
 }
 
@@ -236,6 +256,7 @@ mod tests {
     ) -> Request<'a> {
         Request {
             name: "bp",
+            annotations: None,
             spec,
             old_spec: old,
             running,
@@ -243,6 +264,51 @@ mod tests {
             missing: Vec::new(),
             neighbours: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_unknown_pause_value_is_denied_and_a_change_while_paused_is_warned() {
+        let bp = spec(json!({}));
+        let annotations = BTreeMap::from([(
+            crate::pause::PAUSE_ANNOTATION.to_string(),
+            "yes".to_string(),
+        )]);
+        let verdict = review(&Request {
+            annotations: Some(&annotations),
+            ..request(&bp, None, None)
+        });
+        assert_eq!(
+            verdict.denials,
+            [
+                "metadata.annotations[smbp.dev/reconcile-paused]: must be \"true\" or \"false\", \
+                 not \"yes\": set \"true\" to pause reconciliation of this BigPeer; remove the \
+                 annotation or set \"false\" to resume"
+            ]
+        );
+        let annotations = BTreeMap::from([(
+            crate::pause::PAUSE_ANNOTATION.to_string(),
+            "true".to_string(),
+        )]);
+        let verdict = review(&Request {
+            annotations: Some(&annotations),
+            ..request(&bp, Some(&bp), Some("1.5.1"))
+        });
+        assert!(verdict.allowed(), "{verdict:?}");
+        assert!(verdict.warnings.is_empty(), "{verdict:?}");
+        // A spec change while paused is allowed, with a reminder that it waits for the resume.
+        let scaled = spec(json!({"sync": {"replicas": 3}}));
+        let verdict = review(&Request {
+            annotations: Some(&annotations),
+            ..request(&scaled, Some(&bp), Some("1.5.1"))
+        });
+        assert!(verdict.allowed(), "{verdict:?}");
+        assert_eq!(
+            verdict.warnings,
+            [
+                "metadata.annotations[smbp.dev/reconcile-paused]: reconciliation of this BigPeer \
+                 is paused; this spec change is rolled out when the annotation is removed"
+            ]
+        );
     }
 
     #[test]

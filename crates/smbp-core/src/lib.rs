@@ -7,6 +7,7 @@ pub mod admission;
 pub mod build;
 pub mod catalogue;
 pub mod duration;
+pub mod pause;
 pub mod pss;
 pub mod quantity;
 pub mod upgrade;

@@ -263,6 +263,7 @@ fn the_maintenance_window_defers_the_start_only() {
         s.maintenance_window = Some(MaintenanceWindow {
             days: Vec::new(),
             start: "11:00".into(),
+            time_zone: "UTC".into(),
             duration: "1h".into(),
         })
     });
@@ -278,6 +279,52 @@ fn the_maintenance_window_defers_the_start_only() {
     model.tick(7200);
     assert!(model.drain(200).unwrap());
     assert_eq!(model.phase(), Some(UpgradePhase::Completed));
+}
+
+#[test]
+fn the_maintenance_window_is_read_in_its_time_zone_and_its_opening_shown_in_the_status() {
+    let mut model = upgrade("1.5.0", "1.5.1");
+    // Now is 10:00 UTC, 15:30 in Kolkata (+05:30): a window at 16:00 there opens at 10:30 UTC.
+    // Read as UTC, 16:00 would be six hours away.
+    model.set_settings(|s| {
+        s.maintenance_window = Some(MaintenanceWindow {
+            days: Vec::new(),
+            start: "16:00".into(),
+            time_zone: "Asia/Kolkata".into(),
+            duration: "1h".into(),
+        })
+    });
+    model.reconcile(false).unwrap();
+    assert_eq!(model.phase(), Some(UpgradePhase::Pending));
+    let decision = model.last.clone().unwrap();
+    let next = decision
+        .status
+        .as_ref()
+        .unwrap()
+        .next_maintenance_window
+        .clone();
+    assert_eq!(
+        next.map(|t| t.0.to_string()),
+        Some("2026-11-21T10:30:00Z".to_string())
+    );
+    assert!(
+        decision
+            .condition
+            .message
+            .contains("opens at 2026-11-21T10:30:00Z (Sat 16:00 IST in Asia/Kolkata)"),
+        "{}",
+        decision.condition.message
+    );
+    assert_eq!(decision.requeue.map(|r| r.as_secs()), Some(1800));
+    model.tick(1800);
+    model.reconcile(false).unwrap();
+    assert_eq!(model.phase(), Some(UpgradePhase::PreMigration));
+    let decision = model.last.clone().unwrap();
+    assert_eq!(
+        decision.status.unwrap().next_maintenance_window,
+        None,
+        "unset while the window is open"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod images;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod pause;
 pub mod probe;
 pub mod reconcile;
 pub mod refusals;

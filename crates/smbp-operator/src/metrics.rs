@@ -72,6 +72,15 @@ pub struct UpgradeLabels {
     pub phase: String,
 }
 
+/// Labels naming one BigPeer.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BigPeerLabels {
+    /// The BigPeer's namespace.
+    pub namespace: String,
+    /// The BigPeer's name.
+    pub name: String,
+}
+
 /// The outcome of a finished upgrade.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
@@ -106,6 +115,8 @@ pub struct Metrics {
     pub bigpeers_by_condition: Family<ConditionLabels, Gauge>,
     /// 1 for every BigPeer with an upgrade under way, labelled with its phase.
     pub upgrade_phase: Family<UpgradeLabels, Gauge>,
+    /// 1 for every BigPeer whose reconciliation is paused by its annotation.
+    pub reconcile_paused: Family<BigPeerLabels, Gauge>,
     /// How long finished upgrades took, by outcome.
     pub upgrade_duration: UpgradeDurations,
     /// API requests by verb, resource and code.
@@ -176,6 +187,12 @@ impl Metrics {
             "1 for each BigPeer with an upgrade under way, labelled with its phase",
             upgrade_phase.clone(),
         );
+        let reconcile_paused = Family::default();
+        registry.register(
+            "reconcile_paused",
+            "1 for each BigPeer whose reconciliation is paused by the smbp.dev/reconcile-paused annotation",
+            reconcile_paused.clone(),
+        );
         let upgrade_duration: UpgradeDurations =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(30.0, 2.0, 12)));
         registry.register(
@@ -230,6 +247,7 @@ impl Metrics {
             bigpeers_by_phase,
             bigpeers_by_condition,
             upgrade_phase,
+            reconcile_paused,
             upgrade_duration,
             api_requests,
             watch_restarts,
@@ -288,7 +306,22 @@ impl Metrics {
         self.bigpeers_by_phase.clear();
         self.bigpeers_by_condition.clear();
         self.upgrade_phase.clear();
+        self.reconcile_paused.clear();
         for bigpeer in bigpeers {
+            let named = || BigPeerLabels {
+                namespace: bigpeer["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                name: bigpeer["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            let annotations = &bigpeer["metadata"]["annotations"];
+            if annotations[smbp_core::pause::PAUSE_ANNOTATION] == "true" {
+                self.reconcile_paused.get_or_create(&named()).set(1);
+            }
             let status = &bigpeer["status"];
             let phase = status["phase"].as_str().unwrap_or("Pending").to_string();
             self.bigpeers_by_phase
@@ -307,15 +340,10 @@ impl Metrics {
             let upgrade_phase =
                 serde_json::from_value::<UpgradePhase>(status["upgrade"]["phase"].clone()).ok();
             if let Some(phase) = upgrade_phase.filter(|p| !p.is_terminal()) {
+                let BigPeerLabels { namespace, name } = named();
                 let labels = UpgradeLabels {
-                    namespace: bigpeer["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    name: bigpeer["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
+                    namespace,
+                    name,
                     phase: phase.as_str().to_string(),
                 };
                 self.upgrade_phase.get_or_create(&labels).set(1);

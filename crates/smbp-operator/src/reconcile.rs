@@ -1,6 +1,7 @@
-//! One reconcile of one BigPeer, stage by stage: decode → finalizer → validate → dereference →
-//! build → apply and prune → status. Every write is skipped when it would change nothing, so a
-//! BigPeer whose children and status are as desired costs reads only.
+//! One reconcile of one BigPeer, stage by stage: pause check → decode → finalizer → validate →
+//! dereference → build → apply and prune → status. Every write is skipped when it would change
+//! nothing, so a BigPeer whose children and status are as desired costs reads only; a paused one
+//! (`smbp.dev/reconcile-paused: "true"`) stops at the first stage and writes nothing.
 
 use crate::apply::{self, ChildKey, Outcome};
 use crate::context::{Context, Stats};
@@ -9,6 +10,7 @@ use crate::diagnose;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::finalizer;
+use crate::pause;
 use crate::status::{self, Inputs, STATUS_MANAGER};
 use crate::tls_hold;
 use crate::upgrade;
@@ -111,7 +113,12 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         return Ok(None);
     }
 
-    let bigpeer: BigPeer = match serde_json::to_value(object).and_then(serde_json::from_value) {
+    let resumed = match pause::gate(ctx, &api, object, &reference).await? {
+        pause::Gate::Paused => return Ok(None),
+        pause::Gate::Run { resumed } => resumed,
+    };
+
+    let mut bigpeer: BigPeer = match serde_json::to_value(object).and_then(serde_json::from_value) {
         Ok(bigpeer) => bigpeer,
         Err(error) => {
             let message = format!(
@@ -124,6 +131,9 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
         }
     };
 
+    if resumed {
+        pause::forget(&mut bigpeer);
+    }
     if !finalizer::has_finalizer(object) {
         finalizer::set_finalizer(&api, object, true).await?;
     }

@@ -489,6 +489,40 @@ async fn the_cluster_calls_the_webhook_over_https_which_denies_a_bad_upgrade_and
     )
     .await;
     assert_eq!(code, 200, "{status}");
+
+    // What only the operator knows: the time zone database, and the pause annotation's values.
+    for (patch, expected) in [
+        (
+            json!({"spec": {"upgrade": {"maintenanceWindow": {"start": "02:00", "duration": "2h", "timeZone": "Europe/Berln"}}}}),
+            "spec.upgrade.maintenanceWindow.timeZone: unknown time zone \"Europe/Berln\"",
+        ),
+        (
+            json!({"metadata": {"annotations": {"smbp.dev/reconcile-paused": "yes"}}}),
+            "metadata.annotations[smbp.dev/reconcile-paused]: must be \"true\" or \"false\", not \"yes\"",
+        ),
+    ] {
+        let (code, _, status) = send(
+            &sim,
+            "PATCH",
+            &format!("{path}/peer"),
+            "application/merge-patch+json",
+            patch,
+        )
+        .await;
+        assert_eq!(code, 422, "{status}");
+        let message = status["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+    }
+    let (code, _, status) = send(
+        &sim,
+        "PATCH",
+        &format!("{path}/peer"),
+        "application/merge-patch+json",
+        json!({"metadata": {"annotations": {"smbp.dev/reconcile-paused": "true"}},
+            "spec": {"upgrade": {"maintenanceWindow": {"start": "02:00", "duration": "2h", "timeZone": "Europe/Berlin"}}}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{status}");
     assert_eq!(instance.shut_down().await, Ok(()));
 }
 

@@ -503,3 +503,78 @@ async fn manual_strategy_advances_only_on_each_named_approval() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_waits_for_the_maintenance_window_in_its_time_zone() {
+    // Kathmandu is UTC+05:45: a window read as UTC would open hours away from the real one.
+    let zone = jiff::tz::TimeZone::get("Asia/Kathmandu").unwrap();
+    let env = running("1.5.0", json!({})).await;
+    let clock = env.sim.clock_reader();
+    // The next local minute at least 3 minutes (of cluster time, 18 s of real time) ahead, on
+    // its local weekday only.
+    let local = (clock() + jiff::SignedDuration::from_secs(180))
+        .to_zoned(zone.clone())
+        .round(
+            jiff::ZonedRound::new()
+                .smallest(jiff::Unit::Minute)
+                .mode(jiff::RoundMode::Ceil),
+        )
+        .unwrap();
+    let opening = local.timestamp();
+    let day = format!("{:?}", local.weekday());
+    let window = json!({"days": [day], "start": local.strftime("%H:%M").to_string(),
+        "duration": "30m", "timeZone": "Asia/Kathmandu"});
+    env.patch_spec(
+        NS,
+        NAME,
+        json!({"version": "1.5.1", "upgrade": {"maintenanceWindow": window}}),
+    )
+    .await;
+    let waiting = phase(&env, "Pending").await;
+    let start = Instant::now();
+    let mut waiting = waiting;
+    while condition(&waiting, "Upgrading")["reason"] != "MaintenanceWindow" {
+        assert!(start.elapsed() < WAIT, "{:#}", waiting["status"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting = bigpeer(&env).await;
+    }
+    assert_eq!(
+        waiting["status"]["upgrade"]["nextMaintenanceWindow"],
+        json!(opening.to_string()),
+        "{:#}",
+        waiting["status"]
+    );
+    let message = condition(&waiting, "Upgrading")["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("in Asia/Kathmandu")),
+        "{message}"
+    );
+    // A start seen before the opening (the clock read after each look) would be too early.
+    let start = Instant::now();
+    loop {
+        let object = bigpeer(&env).await;
+        let after = clock();
+        let upgrade_phase = object["status"]["upgrade"]["phase"].clone();
+        if upgrade_phase != "Pending" {
+            assert!(
+                after >= opening,
+                "started before {opening}: {upgrade_phase}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "never started: {:#}",
+            object["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let done = phase(&env, "Completed").await;
+    assert!(
+        done["status"]["upgrade"]["nextMaintenanceWindow"].is_null(),
+        "the window is open: {:#}",
+        done["status"]
+    );
+}

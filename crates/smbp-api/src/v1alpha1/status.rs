@@ -159,6 +159,11 @@ pub struct UpgradeStatus {
     /// When the upgrade started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
+    /// When `spec.upgrade.maintenanceWindow` is set and closed: when it opens next (RFC 3339,
+    /// UTC), the earliest time an upgrade can start. Unset while the window is open and when no
+    /// window is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_maintenance_window: Option<Time>,
     /// How many upgrades have ended, whatever their outcome. Numbers the migration Jobs of the
     /// next one, so every upgrade and retry gets fresh Jobs.
     #[serde(default, skip_serializing_if = "is_zero")]

@@ -79,8 +79,13 @@ pub enum UpgradeStrategy {
     Manual,
 }
 
-/// A weekly window, in UTC, in which an upgrade may start. An upgrade that has started runs to
-/// completion even past the window's end.
+/// A weekly window, in local time of an IANA time zone (UTC by default), in which an upgrade may
+/// start. An upgrade that has started runs to completion even past the window's end. The window
+/// is open while the zone's wall clock shows a time from `start` to `start` + `duration` on one
+/// of `days`: on a daylight-saving change, a start the clocks skip (02:30 when they jump from
+/// 02:00 to 03:00) opens the window when the clocks jump; a start the clocks pass twice opens it
+/// at the first pass; a window closes when the clocks go back to before its start, and does not
+/// reopen that day; one lying wholly in the skipped hour does not open that day.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MaintenanceWindow {
@@ -89,11 +94,19 @@ pub struct MaintenanceWindow {
     #[schemars(length(max = 7), extend("x-kubernetes-list-type" = "set"))]
     pub days: Vec<Weekday>,
 
-    /// Opening time, `HH:MM` in UTC.
+    /// Opening time, `HH:MM` on the wall clock of `timeZone`.
     #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub start: String,
 
-    /// Length of the window (for example `4h`).
+    /// The IANA time zone `days` and `start` are in (for example `Europe/Berlin`). Defaults to
+    /// `UTC`. The operator carries its own copy of the time zone database, so it needs none on
+    /// the nodes; an unknown name is refused when the BigPeer is applied.
+    #[serde(default = "crate::defaults::time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+
+    /// Length of the window (for example `4h`), on the wall clock: a window from 02:00 for 2h
+    /// closes at 04:00 local time, even on a day the clocks change.
     #[schemars(schema_with = "crate::schema::duration")]
     #[x_kube(validation = Rule::new("self >= duration('30m') && self <= duration('168h')")
         .message("spec.upgrade.maintenanceWindow.duration must be between 30m and 168h"))]

@@ -71,7 +71,10 @@ impl ValidatedBigPeer {
     /// warnings; on failure it holds at least one error.
     pub fn new(bigpeer: &BigPeer, running: Option<&Version>) -> Result<(Self, Report), Report> {
         let name = bigpeer.metadata.name.as_deref().unwrap_or_default();
-        let report = validation::validate(name, &bigpeer.spec, running);
+        let mut report = validation::validate(name, &bigpeer.spec, running);
+        if let Err(problem) = crate::pause::paused(bigpeer.metadata.annotations.as_ref()) {
+            report.problems.push(problem);
+        }
         if !report.is_valid() {
             return Err(report);
         }
@@ -82,7 +85,6 @@ impl ValidatedBigPeer {
         let Some(release) = release else {
             // validate() checks the version against the catalogue; this is only reached if the
             // two ever disagree, and then the version is what the user must change.
-            let mut report = report;
             report.problems.push(validation::Problem {
                 severity: validation::Severity::Error,
                 field: "spec.version".into(),
@@ -103,7 +105,6 @@ impl ValidatedBigPeer {
             spec: bigpeer.spec.clone(),
             image,
         };
-        let mut report = report;
         validation::check_pod_templates(&mut report, &validated);
         if !report.is_valid() {
             return Err(report);

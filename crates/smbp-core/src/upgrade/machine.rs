@@ -4,6 +4,7 @@
 //! the shared helpers every phase uses (step clock, transitions, pause and approval gates, the
 //! end of an upgrade and its history).
 
+use super::window::{self, WindowState};
 use super::{APPROVE_ANNOTATION, Decision, HISTORY_LIMIT, Inputs, UpgradeCondition, UpgradeEvent};
 use crate::build::{MigrationPhase, Names, ReleaseImage};
 use jiff::{SignedDuration, Timestamp};
@@ -17,6 +18,8 @@ use std::time::Duration;
 const MAX_TRANSITIONS: usize = 32;
 /// How soon to look again while waiting for something no watch reports.
 pub(super) const POLL: Duration = Duration::from_secs(5);
+/// The longest a BigPeer with a maintenance window goes without its window being looked at.
+const WINDOW_POLL: Duration = Duration::from_secs(3600);
 /// Extra time a migration Job gets beyond its own deadline before the operator gives up on it.
 pub(super) const JOB_GRACE: SignedDuration = SignedDuration::from_secs(60);
 
@@ -338,6 +341,7 @@ impl<'a> Machine<'a> {
                 ));
             }
         }
+        let requeue = self.show_window(wait.requeue);
         Decision {
             rollout: self.rollout(),
             condition: UpgradeCondition {
@@ -350,8 +354,30 @@ impl<'a> Machine<'a> {
             events: self.events,
             delete_pods: self.delete_pods,
             consume_retry: self.consume_retry,
-            requeue: wait.requeue,
+            requeue,
         }
+    }
+
+    /// Records when the maintenance window opens next (`status.upgrade.nextMaintenanceWindow`,
+    /// unset while it is open) and returns `requeue`, shortened so the operator looks again when
+    /// the window opens or closes (at least hourly).
+    fn show_window(&mut self, requeue: Option<Duration>) -> Option<Duration> {
+        let Some(window) = &self.settings.maintenance_window else {
+            if let Some(state) = self.state.as_mut() {
+                state.next_maintenance_window = None;
+            }
+            return requeue;
+        };
+        let now = self.now();
+        let (next, changes) = match window::state(window, now) {
+            WindowState::OpensAt(next) => (Some(next), Some(next)),
+            WindowState::Open(closes) => (None, closes),
+        };
+        if next.is_some() || self.state.is_some() {
+            self.state().next_maintenance_window = next.map(Time);
+        }
+        let until = changes.map_or(WINDOW_POLL, |at| to_std(at.duration_since(now)));
+        Some(requeue.map_or(until, |r| r.min(until)).min(WINDOW_POLL))
     }
 }
 

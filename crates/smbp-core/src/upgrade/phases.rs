@@ -3,7 +3,7 @@
 
 use super::RETRY_ANNOTATION;
 use super::machine::{JOB_GRACE, Machine, POLL, Step, Wait, phase_name, secs, to_std};
-use super::window::{self, WindowState};
+use super::window::{Window, WindowState};
 use super::{preflight, steps};
 use crate::build::MigrationPhase;
 use crate::catalogue;
@@ -208,14 +208,17 @@ impl Machine<'_> {
                 .announce(false, "UpgradePaused"),
             );
         }
-        if let Some(window) = &self.settings.maintenance_window
-            && let WindowState::OpensAt(next) = window::state(window, self.now())
+        let window = self.settings.maintenance_window.as_ref();
+        // A window that cannot be read (validation refuses one first) never blocks the upgrade.
+        if let Some(window) = window.and_then(|w| Window::parse(w).ok())
+            && let WindowState::OpensAt(next) = window.state(self.now())
         {
             let wait = to_std(next.duration_since(self.now()));
+            let local = window.local(next);
             return Step::Wait(
                 Wait::active(
                     "MaintenanceWindow",
-                    format!("waiting for the maintenance window, which opens at {next}"),
+                    format!("waiting for the maintenance window, which opens at {next} ({local})"),
                 )
                 .requeue(Some(wait.min(Duration::from_secs(3600))))
                 .announce(false, "UpgradeDeferred"),

@@ -102,6 +102,7 @@ pub fn validate(name: &str, spec: &BigPeerSpec, running: Option<&Version>) -> Re
     }
     monitoring::check(&mut report, spec);
     security::check(&mut report, spec);
+    upgrade::check(&mut report, spec);
     report
 }
 
@@ -113,6 +114,7 @@ mod monitoring;
 mod names;
 mod security;
 mod transaction_log;
+mod upgrade;
 mod version;
 mod workloads;
 

@@ -389,3 +389,30 @@ fn class_names_follow_the_apiserver_rules_of_their_objects() {
     );
     assert!(validate("bp", &fine, None).is_valid());
 }
+
+#[test]
+fn a_maintenance_window_needs_a_known_time_zone() {
+    let spec = with(
+        "upgrade: {maintenanceWindow: {start: '02:00', duration: 2h, timeZone: Europe/Berln}}",
+    );
+    let report = validate("bp", &spec, None);
+    assert_eq!(
+        fields(report.errors()),
+        ["spec.upgrade.maintenanceWindow.timeZone"]
+    );
+    let message = report.errors().next().unwrap().to_string();
+    assert!(
+        message.contains("unknown time zone \"Europe/Berln\"") && message.contains("Europe/Berlin"),
+        "{message}"
+    );
+    for zone in ["Europe/Berlin", "America/New_York", "UTC", "Asia/Kathmandu"] {
+        let spec = with(&format!(
+            "upgrade: {{maintenanceWindow: {{start: '02:00', duration: 2h, timeZone: {zone}}}}}"
+        ));
+        assert!(validate("bp", &spec, None).is_valid(), "{zone}");
+    }
+    // Unset means UTC, as before the field existed.
+    let spec = with("upgrade: {maintenanceWindow: {start: '02:00', duration: 2h}}");
+    let window = spec.upgrade.unwrap().maintenance_window.unwrap();
+    assert_eq!(window.time_zone, "UTC");
+}

@@ -115,6 +115,7 @@ async fn respond(
         .and_then(|v| v.current.clone());
     let mut verdict = admission::review(&Request {
         name: &name,
+        annotations: bigpeer.metadata.annotations.as_ref(),
         spec: &bigpeer.spec,
         old_spec: old.as_ref().map(|o| &o.spec),
         running: running.as_deref(),
