@@ -562,6 +562,9 @@ async fn an_undecodable_bigpeer_is_reported_and_does_not_stop_the_others() {
     let env = env_with_dependencies(ThirdPartyCrds::all()).await;
     env.create_bigpeer(NS, "broken", spec("events", None, json!({})))
         .await;
+    // Ready first, so that no status write of the operator's own is in flight: its next one would
+    // apply `status.store` over the value below and make the object decodable again.
+    env.condition(NS, "broken", "Ready", "True").await;
     // A status the schema admits (an integer: the API server does not enforce `format: int32`)
     // but no BigPeer decodes (beyond i32): what an older or foreign writer could leave behind.
     env.bigpeers(NS)
