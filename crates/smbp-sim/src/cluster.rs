@@ -317,6 +317,12 @@ impl SimHandle {
         &self.sim.faults
     }
 
+    /// The containers' logs, for a test to write what a container prints (see [`PodLogs`]);
+    /// clients read them through the `pods/log` subresource.
+    pub fn pod_logs(&self) -> crate::PodLogs<'_> {
+        crate::PodLogs::new(&self.sim)
+    }
+
     /// Request counters.
     pub fn requests(&self) -> &Accounting {
         &self.sim.accounting

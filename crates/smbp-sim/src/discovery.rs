@@ -113,6 +113,7 @@ fn subresources(rt: &ResourceType) -> Vec<(&'static str, String, Vec<&'static st
     }
     if rt.group.is_empty() && rt.plural == "pods" {
         out.push(("eviction", "Eviction".to_string(), vec!["create"]));
+        out.push(("log", "Pod".to_string(), vec!["get"]));
     }
     out
 }

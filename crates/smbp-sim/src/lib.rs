@@ -28,6 +28,7 @@ pub mod features;
 mod fields;
 mod gc;
 mod lifecycle;
+mod logs;
 mod managed;
 mod openapi;
 mod patch;
@@ -55,3 +56,4 @@ pub use controllers::{Controllers, Controls, ImageBehaviour, ImageScope, Kubelet
 pub use crds::ThirdPartyCrds;
 pub use faults::{FaultRule, Faults};
 pub use features::FeatureGates;
+pub use logs::PodLogs;

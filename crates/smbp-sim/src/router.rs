@@ -333,6 +333,12 @@ async fn answer(
         body,
         user,
     };
+    if verb == "get" && crate::logs::is_log_request(&request) {
+        return match crate::logs::serve(&sim, &request) {
+            Ok(log) => respond(200, "text/plain", full(log), &[], None),
+            Err(error) => error_response(error),
+        };
+    }
     if verb == "watch" {
         return match watch::watch(&sim, &request) {
             Ok(receiver) => {

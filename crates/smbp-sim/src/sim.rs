@@ -97,6 +97,8 @@ pub struct Sim {
     pub kubelet_running: std::sync::atomic::AtomicBool,
     /// The feature gates of the simulated control plane.
     pub gates: crate::features::FeatureGates,
+    /// The container logs the simulated kubelets keep.
+    pub logs: crate::logs::LogBuffers,
 }
 
 impl Sim {
@@ -114,6 +116,7 @@ impl Sim {
             controls: Default::default(),
             kubelet_running: Default::default(),
             gates: Default::default(),
+            logs: Default::default(),
         }
     }
 

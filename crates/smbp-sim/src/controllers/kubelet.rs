@@ -289,6 +289,10 @@ impl Controller for Kubelet {
                     let restarts =
                         restart_policy == "Always" || (restart_policy == "OnFailure" && code != 0);
                     if restarts {
+                        self.api.sim().logs.restart(
+                            str_at(&pod, "/metadata/uid").unwrap_or_default(),
+                            container["name"].as_str().unwrap_or_default(),
+                        );
                         let count = cs["restartCount"].as_u64().unwrap_or(0);
                         let backoff = self.backoff(count);
                         cs["lastState"] = json!({"terminated": terminated});
