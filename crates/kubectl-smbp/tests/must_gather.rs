@@ -1,7 +1,8 @@
 //! `must-gather`: secret values planted everywhere (a Secret, env vars, annotations, a
-//! ConfigMap, an Event) never reach the bundle, while every child and Event does; an identity
-//! bound to the documented least ClusterRole gets a complete bundle, and one without Events or
-//! logs still gets a bundle whose manifest says what is missing and why.
+//! ConfigMap, an Event, pod logs of the current and of a restarted container's previous
+//! instance) never reach the bundle, while every child, Event and the rest of each log line
+//! does; an identity bound to the documented least ClusterRole gets a complete bundle, and one
+//! without Events or logs still gets a bundle whose manifest says what is missing and why.
 
 #[path = "../../smbp-operator/tests/support/mod.rs"]
 mod support;
@@ -13,10 +14,11 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 use smbp_core::build::ChildKind;
-use smbp_sim::ThirdPartyCrds;
+use smbp_sim::{ImageBehaviour, ThirdPartyCrds};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 use support::Env;
 
 const NS: &str = "fleet";
@@ -33,6 +35,105 @@ const PLANTED: [&str; 9] = [
     "planted-last-applied-8",
     "planted-event-token-9",
 ];
+
+/// Values planted in container logs, which must never appear in a bundle either.
+const PLANTED_IN_LOGS: [&str; 6] = [
+    "planted-log-password-10",
+    "planted-log-bearer-11",
+    "planted-log-pem-body-12",
+    "planted-log-password-13",
+    "planted-log-bearer-14",
+    "planted-log-pem-body-15",
+];
+/// The image of a pod that crashed once, so it has a previous container log.
+const CRASHED_ONCE: &str = "registry.example/debug-crashes-once";
+
+/// Writes to the log of `container` of `pod`: the current instance, or the previous one.
+fn write_log(env: &Env, pod: &str, container: &str, previous: bool, lines: &[String]) {
+    let logs = env.sim.pod_logs();
+    for line in lines {
+        let written = if previous {
+            logs.append_previous(NS, pod, container, line)
+        } else {
+            logs.append(NS, pod, container, line)
+        };
+        written.expect("the pod and container exist");
+    }
+}
+
+/// Log lines quoting a password, a bearer token and a PEM private key between ordinary lines.
+fn secret_lines(password: &str, bearer: &str, pem: &str, what: &str) -> Vec<String> {
+    vec![
+        format!("{what}: connecting to the db as user=app password={password}"),
+        format!("{what}: GET /v1/peers Authorization: Bearer {bearer}"),
+        "-----BEGIN PRIVATE KEY-----".into(),
+        pem.into(),
+        "-----END PRIVATE KEY-----".into(),
+        format!("{what}: serving on :7000"),
+    ]
+}
+
+/// Plants secrets in the log of the first container of `edge-store-0`, and in the current and
+/// previous logs of `edge-debug`, a pod of the BigPeer's label whose container crashed once.
+async fn plant_logs(env: &Env) {
+    let pods = env.api("v1", "Pod", "pods", NS);
+    let store = env.get(&pods, &format!("{NAME}-store-0")).await.unwrap();
+    let container = store["spec"]["containers"][0]["name"].as_str().unwrap();
+    let current = secret_lines(
+        PLANTED_IN_LOGS[0],
+        PLANTED_IN_LOGS[1],
+        PLANTED_IN_LOGS[2],
+        "store",
+    );
+    write_log(env, &format!("{NAME}-store-0"), container, false, &current);
+
+    env.sim.controls().set_image_behaviour(
+        CRASHED_ONCE,
+        ImageBehaviour::Exit {
+            code: 1,
+            after: Duration::from_secs(20),
+        },
+    );
+    support::create(
+        &pods,
+        json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "edge-debug", "labels": {"app.kubernetes.io/name": "bigpeer"}},
+        "spec": {"containers": [{"name": "debug", "image": format!("{CRASHED_ONCE}:1")}]}}),
+    )
+    .await;
+    support::eventually("edge-debug restarted", Duration::from_secs(60), || async {
+        let pod = env.get(&pods, "edge-debug").await?;
+        (pod.pointer("/status/containerStatuses/0/restartCount") == Some(&json!(1))).then_some(())
+    })
+    .await;
+    env.sim
+        .controls()
+        .set_image_behaviour(CRASHED_ONCE, ImageBehaviour::ReadyAfter(Duration::ZERO));
+    support::eventually(
+        "edge-debug running again",
+        Duration::from_secs(60),
+        || async {
+            let pod = env.get(&pods, "edge-debug").await?;
+            pod.pointer("/status/containerStatuses/0/state/running")
+                .map(|_| ())
+        },
+    )
+    .await;
+    let previous = secret_lines(
+        PLANTED_IN_LOGS[3],
+        PLANTED_IN_LOGS[4],
+        PLANTED_IN_LOGS[5],
+        "before the crash",
+    );
+    write_log(env, "edge-debug", "debug", true, &previous);
+    write_log(
+        env,
+        "edge-debug",
+        "debug",
+        false,
+        &["restarted after the crash".into()],
+    );
+}
 
 /// A Ready BigPeer with secret values planted in its annotations and env, a Secret and a
 /// ConfigMap beside it, and an Event quoting a token.
@@ -144,9 +245,10 @@ fn missing(manifest: &Value) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_planted_secret_reaches_the_bundle_while_every_child_and_event_does() {
     let env = planted().await;
+    plant_logs(&env).await;
     let (_, files, manifest) = gather(env.sim.kubeconfig_path(), &env, &[]).await;
     let everything: String = files.values().cloned().collect::<Vec<_>>().join("\n");
-    for value in PLANTED {
+    for value in PLANTED.into_iter().chain(PLANTED_IN_LOGS) {
         assert!(
             !everything.contains(value),
             "{value} leaked into the bundle"
@@ -214,13 +316,36 @@ async fn no_planted_secret_reaches_the_bundle_while_every_child_and_event_does()
         "{events}"
     );
 
-    // The simulated cluster serves no pod logs and no proxy: said so, honestly.
+    // Logs: the rest of every line is there, timestamped, the secrets in it are not.
+    let pods = env.api("v1", "Pod", "pods", NS);
+    let store = env.get(&pods, &format!("{NAME}-store-0")).await.unwrap();
+    let container = store["spec"]["containers"][0]["name"].as_str().unwrap();
+    let log = &files[&format!("namespaces/{NS}/logs/{NAME}-store-0/{container}.log")];
+    for kept in [
+        "store: connecting to the db as user=app password=<redacted>",
+        "store: GET /v1/peers Authorization: Bearer <redacted>",
+        "<redacted private key>",
+        "store: serving on :7000",
+    ] {
+        assert!(log.contains(kept), "{kept:?} missing from {log}");
+    }
+    let stamp = log.split_once(' ').map(|(t, _)| t).unwrap_or_default();
+    assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{log}");
+    let previous = &files[&format!("namespaces/{NS}/logs/edge-debug/debug.previous.log")];
+    for kept in [
+        "before the crash: connecting to the db as user=app password=<redacted>",
+        "before the crash: GET /v1/peers Authorization: Bearer <redacted>",
+        "<redacted private key>",
+        "before the crash: serving on :7000",
+    ] {
+        assert!(previous.contains(kept), "{kept:?} missing from {previous}");
+    }
+    let current = &files[&format!("namespaces/{NS}/logs/edge-debug/debug.log")];
+    assert!(current.contains("restarted after the crash"), "{current}");
+    // The cluster serves every log; the operator runs outside it (no Deployment).
     let missing = missing(&manifest);
     assert!(
-        missing
-            .iter()
-            .any(|(what, why)| what.starts_with("logs of fleet/edge-store-0")
-                && why.starts_with("not served by this cluster")),
+        !missing.iter().any(|(what, _)| what.starts_with("logs of")),
         "{missing:#?}"
     );
     assert!(

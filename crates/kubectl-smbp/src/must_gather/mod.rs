@@ -110,6 +110,18 @@ fn reason(error: &kube::Error) -> String {
     }
 }
 
+/// What a 404 of the `pods/log` subresource means: a NotFound naming the pod says it was
+/// deleted since it was listed; any other 404 says the cluster does not serve the subresource.
+fn log_not_found(error: &kube::Error, pod: &str) -> &'static str {
+    let names_the_pod = matches!(error, kube::Error::Api(s)
+        if s.details.as_ref().is_some_and(|d| d.kind == "pods" && d.name == pod));
+    if names_the_pod {
+        "not found (the pod was deleted while gathering)"
+    } else {
+        "not served by this cluster (the pods/log subresource answered 404)"
+    }
+}
+
 struct Gather<'a> {
     session: &'a Session,
     now: jiff::Timestamp,
@@ -261,7 +273,7 @@ impl Gather<'_> {
                         Ok(text) => bundle.text(&file, &text),
                         Err(e) if is_not_found(&e) => bundle.missing(
                             format!("logs of {ns}/{name} container {}", status.name),
-                            "not served by this cluster (the pods/log subresource answered 404)",
+                            log_not_found(&e, &name),
                         ),
                         Err(e) => bundle.missing(
                             format!("logs of {ns}/{name} container {}", status.name),

@@ -51,6 +51,12 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             re(r"(?s)-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\z)"),
             "<redacted private key>",
         ),
+        // The end of a block whose start was cut off (a log tail beginning inside a key): every
+        // whole block is gone by now, so the text up to an END line is key material.
+        (
+            re(r"(?s)\A.*?-----END ([A-Z ]*)PRIVATE KEY-----"),
+            "<redacted private key>",
+        ),
         // JSON Web Tokens (ServiceAccount tokens among them).
         (
             re(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
@@ -190,5 +196,14 @@ jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl ok";
             assert!(!out.contains(gone), "{gone} left in {out}");
         }
         assert!(out.contains("broker:9093") && out.ends_with("ok"), "{out}");
+    }
+
+    #[test]
+    fn a_log_tail_starting_inside_a_private_key_loses_the_rest_of_it() {
+        let tail = "2026-01-02T03:04:05Z c2VjcmV0a2V5Ym9keQ==\n\
+2026-01-02T03:04:05Z -----END PRIVATE KEY-----\n2026-01-02T03:04:06Z listening on :8080\n";
+        let out = text(tail);
+        assert!(!out.contains("c2VjcmV0a2V5Ym9keQ"), "{out}");
+        assert!(out.contains("listening on :8080"), "{out}");
     }
 }
