@@ -285,3 +285,26 @@ impl Gather<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(status: Value) -> kube::Error {
+        kube::Error::Api(Box::new(serde_json::from_value(status).expect("a Status")))
+    }
+
+    #[test]
+    fn a_log_404_naming_the_pod_is_a_deleted_pod_and_any_other_is_not_served() {
+        let deleted = api_error(json!({"code": 404, "reason": "NotFound",
+            "message": "pods \"edge-store-0\" not found",
+            "details": {"name": "edge-store-0", "kind": "pods"}}));
+        assert_eq!(
+            log_not_found(&deleted, "edge-store-0"),
+            "not found (the pod was deleted while gathering)"
+        );
+        let unserved = api_error(json!({"code": 404, "reason": "NotFound",
+            "message": "the server could not find the requested resource", "details": {}}));
+        assert!(log_not_found(&unserved, "edge-store-0").starts_with("not served by this cluster"));
+    }
+}
