@@ -192,6 +192,25 @@ impl Context {
         true
     }
 
+    /// Forgets what this process remembers about BigPeer `key` (`namespace/name`) once it is
+    /// gone — its first look, the messages reported for it, its prune mark and the feature gates
+    /// reported for it — so that creating and deleting BigPeers does not grow the operator's
+    /// memory, and a BigPeer re-created under the same name starts afresh. (Refused children and
+    /// normalized hashes are kept by child, not by BigPeer, and are not pruned here yet.)
+    pub fn forget(&self, key: &str) {
+        self.pruned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        reported.retain(|(owner, _), _| owner != key);
+        self.dropped_fields.forget(key);
+    }
+
     /// Whether the BigPeer watch and every child cache have their first full list.
     pub fn watches_ready(&self) -> bool {
         self.bigpeers_listed.load(Ordering::Acquire) && self.caches.ready()

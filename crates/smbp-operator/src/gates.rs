@@ -86,6 +86,13 @@ impl DroppedFields {
             })
             .collect()
     }
+
+    /// Forgets what was reported for `owner`, a BigPeer that is gone: one that comes back under
+    /// the same name is told again, and deleted BigPeers hold no memory.
+    pub fn forget(&self, owner: &str) {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        reported.retain(|(reported_for, _)| reported_for != owner);
+    }
 }
 
 /// Whether a gated value asks for more than Kubernetes does without the gate (a count above 1).
@@ -150,6 +157,33 @@ mod tests {
                 .unreported("other/bp", ChildKind::StatefulSet, &sts(Some(1), 3))
                 .is_empty(),
             "maxUnavailable 1 loses nothing"
+        );
+    }
+
+    #[test]
+    fn a_forgotten_bigpeer_is_told_again_and_the_others_are_not() {
+        let fields = DroppedFields::default();
+        let desired = sts(Some(2), 3);
+        assert!(fields.matches(ChildKind::StatefulSet, &sts(None, 3), &desired));
+        for owner in ["shop/edge", "shop/other"] {
+            assert_eq!(
+                fields
+                    .unreported(owner, ChildKind::StatefulSet, &desired)
+                    .len(),
+                1
+            );
+        }
+        fields.forget("shop/edge");
+        assert_eq!(
+            fields
+                .unreported("shop/edge", ChildKind::StatefulSet, &desired)
+                .len(),
+            1
+        );
+        assert!(
+            fields
+                .unreported("shop/other", ChildKind::StatefulSet, &desired)
+                .is_empty()
         );
     }
 }

@@ -105,10 +105,7 @@ async fn reconcile_object(object: &DynamicObject, ctx: &Context) -> Result<Optio
             let deleted = finalizer::cleanup(ctx, &ns, &name).await?;
             finalizer::set_finalizer(&api, object, false).await?;
             tracing::info!(deleted, "cleanup done, finalizer removed");
-            ctx.pruned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&format!("{ns}/{name}"));
+            ctx.forget(&format!("{ns}/{name}"));
         }
         return Ok(None);
     }
