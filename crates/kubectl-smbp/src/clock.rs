@@ -1,33 +1,10 @@
-//! The clock every age and expiry is measured against, injected so that golden outputs are
-//! deterministic: the binary reads the wall clock, tests fix the instant.
+//! The clock every age and expiry is measured against (`smbp_core::clock`, injected so that
+//! golden outputs are deterministic: the binary reads the wall clock, tests fix the instant), and
+//! ages printed as kubectl prints them.
 
 use jiff::Timestamp;
 
-/// Where "now" comes from.
-pub trait Clock: Send + Sync {
-    /// The current instant.
-    fn now(&self) -> Timestamp;
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock stopped at one instant (tests, golden outputs).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
+pub use smbp_core::clock::{Clock, FixedClock, SystemClock};
 
 /// A duration as kubectl prints ages: the two largest units (`45s`, `3m12s`, `5h2m`, `12d`),
 /// `<unknown>` for an instant in the future beyond a little clock skew.

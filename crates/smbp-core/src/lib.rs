@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod build;
 pub mod catalogue;
+pub mod clock;
 pub mod duration;
 pub mod pause;
 pub mod pss;

@@ -1,32 +1,8 @@
-//! The clock conditions are stamped with, injected so tests are deterministic.
+//! The clock conditions are stamped with (`smbp_core::clock`), shared by the operator's parts.
 
-use jiff::Timestamp;
 use std::sync::Arc;
 
-/// A source of the current time.
-pub trait Clock: Send + Sync {
-    /// Now.
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock read through a function (the simulated cluster's, in tests and the demo).
-pub struct FnClock<F>(pub F);
-
-impl<F: Fn() -> Timestamp + Send + Sync> Clock for FnClock<F> {
-    fn now(&self) -> Timestamp {
-        (self.0)()
-    }
-}
+pub use smbp_core::clock::{Clock, FnClock, SystemClock};
 
 /// A shared clock.
 pub type SharedClock = Arc<dyn Clock>;

@@ -51,7 +51,7 @@ pub struct Artefact {
 
 /// Generates the bundle and catalog, validates them, then writes them or checks them.
 pub fn run(args: BundleArgs) -> Result<()> {
-    let workspace = workspace_root();
+    let workspace = crate::workspace_root();
     let rendered = render::render_chart(&workspace, args.operator_digest.as_deref())?;
     let bundle = manifests::Bundle::from_chart(&workspace, &rendered)?;
     let catalog = catalog::catalog(&workspace, &bundle)?;
@@ -140,13 +140,4 @@ fn leftovers(workspace: &Path, artefacts: &[Artefact]) -> Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
-}
-
-/// The workspace this xtask was built in (crates/xtask/../..).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/xtask sits two levels below the workspace root")
-        .to_path_buf()
 }

@@ -215,19 +215,7 @@ fn examples(csv: &Value) -> std::result::Result<(), String> {
     let text = string(csv, "/metadata/annotations/alm-examples");
     let examples: Vec<Value> =
         serde_json::from_str(text).map_err(|e| format!("not a JSON list: {e}"))?;
-    let owned: BTreeSet<(String, String)> = array(csv, "/spec/customresourcedefinitions/owned")
-        .iter()
-        .map(|o| {
-            let group = string(o, "/name")
-                .split_once('.')
-                .map(|(_, g)| g)
-                .unwrap_or_default();
-            (
-                format!("{group}/{}", string(o, "/version")),
-                string(o, "/kind").to_string(),
-            )
-        })
-        .collect();
+    let owned = owned_apis(csv);
     let shown: BTreeSet<(String, String)> = examples
         .iter()
         .map(|e| {
@@ -398,6 +386,23 @@ fn bundle_checks(checks: &mut Checks, bundle: &Bundle) {
     );
 }
 
+/// The `(group/version, kind)` of every CRD the CSV owns (the group from the CRD's name).
+fn owned_apis(csv: &Value) -> BTreeSet<(String, String)> {
+    array(csv, "/spec/customresourcedefinitions/owned")
+        .iter()
+        .map(|o| {
+            let group = string(o, "/name")
+                .split_once('.')
+                .map(|(_, g)| g)
+                .unwrap_or_default();
+            (
+                format!("{group}/{}", string(o, "/version")),
+                string(o, "/kind").to_string(),
+            )
+        })
+        .collect()
+}
+
 fn owned_crds(csv: &Value, crd: &Value) -> std::result::Result<(), String> {
     let in_bundle: BTreeSet<String> = array(crd, "/spec/versions")
         .iter()
@@ -410,15 +415,9 @@ fn owned_crds(csv: &Value, crd: &Value) -> std::result::Result<(), String> {
             )
         })
         .collect();
-    let owned: BTreeSet<String> = array(csv, "/spec/customresourcedefinitions/owned")
-        .iter()
-        .map(|o| {
-            let group = string(o, "/name")
-                .split_once('.')
-                .map(|(_, g)| g)
-                .unwrap_or_default();
-            format!("{group}/{}/{}", string(o, "/version"), string(o, "/kind"))
-        })
+    let owned: BTreeSet<String> = owned_apis(csv)
+        .into_iter()
+        .map(|(api_version, kind)| format!("{api_version}/{kind}"))
         .collect();
     if let Some(missing) = owned.difference(&in_bundle).next() {
         return Err(format!("owned CRD {missing} is not in the bundle"));

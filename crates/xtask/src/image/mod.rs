@@ -51,7 +51,7 @@ pub struct VerifyArgs {
 
 /// Runs one image task from the workspace root.
 pub fn run(command: Command) -> Result<()> {
-    let workspace = workspace_root();
+    let workspace = crate::workspace_root();
     match command {
         Command::Build(args) => build(&workspace, args),
         Command::Verify(args) => verify::verify(&workspace.join(args.archive)),
@@ -82,15 +82,6 @@ fn build(workspace: &Path, args: BuildArgs) -> Result<()> {
         out.join(format!("{IMAGE_NAME}.oci.tar")).display()
     );
     Ok(())
-}
-
-/// The workspace this xtask was built in (crates/xtask/../..).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/xtask sits two levels below the workspace root")
-        .to_path_buf()
 }
 
 /// Bytes as MiB with one decimal, for the summary lines.
